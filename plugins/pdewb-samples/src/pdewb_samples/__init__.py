@@ -1,0 +1,1 @@
+"""Sample meshes and scenarios shipped with PDE Workbench."""

@@ -1,0 +1,15 @@
+"""Hook implementations of the sample-data plugin."""
+
+from workbench.plugins import SampleDataContribution, hookimpl
+
+PLATE_WITH_HOLE = SampleDataContribution(
+    id="plate-with-hole",
+    title="Plate with a hole (gmsh, triangles)",
+    implementation="pdewb_samples.files:plate_with_hole",
+    summary="Rectangle [0, 2] x [0, 1] with a circular hole; boundaries 'outer' and 'hole'.",
+)
+
+
+@hookimpl
+def pdewb_sample_data():
+    return [PLATE_WITH_HOLE]

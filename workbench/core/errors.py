@@ -1,0 +1,34 @@
+"""Errors that carry a one-line, human message.
+
+Everything the user can get wrong (a mesh, a parameter, a scenario, a plugin)
+raises a subclass of :class:`WorkbenchError`. Front ends (CLI, GUI) catch this one
+type and show ``str(error)``; anything else is a bug and keeps its traceback.
+"""
+
+
+class WorkbenchError(Exception):
+    """Base class for errors whose message is meant for the user."""
+
+
+class MeshError(WorkbenchError):
+    """A mesh file is missing, unreadable or geometrically invalid."""
+
+
+class ParamError(WorkbenchError):
+    """A parameter value is missing, of the wrong type or out of range."""
+
+
+class ExpressionError(ParamError):
+    """A user expression such as ``sin(pi*x)*exp(-t)`` is not allowed or invalid."""
+
+
+class ScenarioError(WorkbenchError):
+    """A scenario file cannot be read or names something that does not exist."""
+
+
+class PluginError(WorkbenchError):
+    """A plugin or one of its contributions cannot be found or loaded."""
+
+
+class SolverDiverged(WorkbenchError):
+    """A solver produced non-finite values."""

@@ -1,0 +1,79 @@
+"""The record of one solver run: status, frames, curves, timings, metrics, log, error."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+from .events import Event, Frame, LogMessage, Progress, Scalars
+from .field import Field
+
+
+class RunStatus(str, Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    PAUSED = "paused"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
+
+
+@dataclass(eq=False)
+class Run:
+    """Everything a run produced. Filled in by :func:`workbench.core.jobs.execute`."""
+
+    solver_id: str
+    params: dict[str, Any] = field(default_factory=dict)
+    status: RunStatus = RunStatus.PENDING
+    frames: list[Frame] = field(default_factory=list)
+    curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    progress: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def record(self, event: Event) -> None:
+        if isinstance(event, Frame):
+            self.frames.append(event)
+        elif isinstance(event, Progress):
+            self.progress = min(max(float(event.fraction), 0.0), 1.0)
+        elif isinstance(event, LogMessage):
+            self.log.append(f"[{event.level}] {event.text}")
+        elif isinstance(event, Scalars):
+            for name, value in event.values.items():
+                self.curves.setdefault(name, []).append((event.step, float(value)))
+        else:
+            raise TypeError(f"a job yielded {type(event).__name__}, which is not an event")
+
+    def fail(self, error: BaseException) -> None:
+        self.status = RunStatus.FAILED
+        self.error = _one_line(error)
+        self.log.append(f"[error] {self.error}")
+        self.log.extend("[trace] " + line for line in traceback.format_exception(error)[-6:])
+
+    @property
+    def times(self) -> np.ndarray:
+        return np.array([frame.time for frame in self.frames])
+
+    def field_names(self) -> list[str]:
+        return list(self.frames[0].fields) if self.frames else []
+
+    def field(self, name: str) -> Field:
+        """A field over all frames, as one time series."""
+        if not self.frames:
+            raise KeyError(f"run of '{self.solver_id}' has no frames")
+        return Field.series([frame.fields[name] for frame in self.frames], self.times)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -1,0 +1,145 @@
+"""What plugins contribute: plain descriptors that name their implementation lazily.
+
+A contribution says what it offers (id, title, parameters, the equation it solves)
+and *where* the code lives as an import string ``"package.module:attribute"``.
+Discovering plugins therefore imports only these small descriptor modules, never
+torch or a solver; the implementation is imported by :meth:`Contribution.load`
+the first time it is used. This is the napari/npe2 pattern.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+from ..core.errors import PluginError
+from ..core.params import ParamSpec
+
+
+def import_string(target: str) -> Any:
+    """Import ``"package.module:attribute.path"`` and return the attribute."""
+    module_name, sep, attribute_path = target.partition(":")
+    if not sep or not module_name or not attribute_path:
+        raise PluginError(f"'{target}' is not an import string of the form 'package.module:attribute'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except Exception as error:  # noqa: BLE001 - any import failure is reported, not raised raw
+        raise PluginError(f"cannot import '{module_name}': {type(error).__name__}: {error}") from error
+    for part in attribute_path.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise PluginError(f"'{module_name}' has no attribute '{attribute_path}'") from None
+    return obj
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """Common fields of every contribution.
+
+    ``requires`` lists top-level modules the implementation needs (e.g. "torch"),
+    so a missing optional dependency is reported before anything is imported.
+    """
+
+    family: ClassVar[str] = "contribution"
+
+    id: str
+    title: str
+    implementation: str
+    summary: str = ""
+    params: tuple[ParamSpec, ...] = ()
+    requires: tuple[str, ...] = ()
+
+    def missing_requirements(self) -> list[str]:
+        return [name for name in self.requires if importlib.util.find_spec(name) is None]
+
+    def load(self) -> Any:
+        """Import and return the implementation."""
+        missing = self.missing_requirements()
+        if missing:
+            raise PluginError(f"'{self.id}' needs {', '.join(missing)}, which is not installed")
+        try:
+            return import_string(self.implementation)
+        except PluginError as error:
+            raise PluginError(f"'{self.id}': {error}") from error.__cause__
+
+    def describe(self) -> dict:
+        """Plain data for ``--json`` output and the GUI."""
+        data = {"family": self.family}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            data[f.name] = [p.describe() for p in value] if f.name == "params" else value
+        return data
+
+
+@dataclass(frozen=True)
+class SolverContribution(Contribution):
+    """A reference solver. ``implementation`` names ``solve(problem) -> Job``.
+
+    ``cell_types`` lists the meshio cell types it accepts (empty: any) and
+    ``boundary_kinds`` the boundary condition kinds it understands.
+    """
+
+    family: ClassVar[str] = "reference_solver"
+
+    equation: str = ""
+    time_dependent: bool = False
+    cell_types: tuple[str, ...] = ()
+    boundary_kinds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SurrogateContribution(Contribution):
+    """An operator surrogate (FNO, MgNO, DeepONet, ...) for one equation."""
+
+    family: ClassVar[str] = "operator_surrogate"
+
+    equation: str = ""
+
+
+@dataclass(frozen=True)
+class MeshMoverContribution(Contribution):
+    """An r-adaptation method that moves mesh nodes toward features of a field."""
+
+    family: ClassVar[str] = "mesh_mover"
+
+
+@dataclass(frozen=True)
+class IntegratorContribution(Contribution):
+    """An INSR time integrator that advances a neural field's weights in time."""
+
+    family: ClassVar[str] = "time_integrator"
+
+
+@dataclass(frozen=True)
+class MeshFormatContribution(Contribution):
+    """Reads (and optionally writes) a mesh format meshio does not cover.
+
+    ``implementation`` names ``read(path) -> Mesh``; ``writer``, if given, names
+    ``write(path, mesh, point_data)``.
+    """
+
+    family: ClassVar[str] = "mesh_format"
+
+    extensions: tuple[str, ...] = ()
+    writer: str = ""
+
+
+@dataclass(frozen=True)
+class SampleDataContribution(Contribution):
+    """A sample mesh or scenario. ``implementation`` names ``() -> pathlib.Path``."""
+
+    family: ClassVar[str] = "sample_data"
+
+
+#: Hook name -> the contribution type its results must have.
+FAMILIES: dict[str, type[Contribution]] = {
+    "pdewb_reference_solvers": SolverContribution,
+    "pdewb_operator_surrogates": SurrogateContribution,
+    "pdewb_mesh_movers": MeshMoverContribution,
+    "pdewb_time_integrators": IntegratorContribution,
+    "pdewb_mesh_formats": MeshFormatContribution,
+    "pdewb_sample_data": SampleDataContribution,
+}
