@@ -23,9 +23,14 @@ def select_device(preferred: str | None = None):
 
     preferred = preferred or os.environ.get(DEVICE_ENV)
     if preferred:
-        device = torch.device(preferred)
+        try:
+            device = torch.device(preferred)
+        except RuntimeError:
+            raise RuntimeError(f"'{preferred}' is not a torch device name (try cpu, cuda, cuda:1, mps)") from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError(f"device '{preferred}' was requested but CUDA is not available")
+        if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise RuntimeError(f"device '{preferred}' was requested but Apple's MPS is not available")
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")

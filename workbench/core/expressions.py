@@ -27,10 +27,13 @@ CONSTANTS = {"pi": np.pi, "e": np.e}
 VARIABLES = ("x", "y", "z", "t")
 
 _ALLOWED_NODES = (
-    ast.Expression, ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp, ast.Call, ast.Name, ast.Load,
+    ast.Expression, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Call, ast.Name, ast.Load,
     ast.Constant, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod, ast.FloorDiv, ast.USub, ast.UAdd,
-    ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq, ast.And, ast.Or, ast.Not,
+    ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq,
 )
+# No `a if c else b`, `and`, `or`, `not`: on arrays of points they have no meaning;
+# where(condition, a, b) branches point by point.
+_BRANCHING = (ast.IfExp, ast.BoolOp, ast.Not)
 
 
 @dataclass(frozen=True)
@@ -55,22 +58,34 @@ class Expression:
         try:
             with np.errstate(all="ignore"):
                 value = eval(self._code, {"__builtins__": {}}, namespace)  # noqa: S307 - AST whitelisted above
+            return np.broadcast_to(np.asarray(value, dtype=np.float64), (len(points),)).copy()
         except Exception as error:  # noqa: BLE001
-            raise ExpressionError(f"cannot evaluate '{self.text}': {error}") from None
-        return np.broadcast_to(np.asarray(value, dtype=np.float64), (len(points),)).copy()
+            raise ExpressionError(f"cannot evaluate '{_shown(self.text)}': {_shown(str(error), 200)}") from None
 
 
 def _names(text: str) -> set[str]:
-    return {node.id for node in ast.walk(ast.parse(text, mode="eval")) if isinstance(node, ast.Name)}
+    return {node.id for node in ast.walk(ast.parse(text.strip(), mode="eval")) if isinstance(node, ast.Name)}
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """The expression as quoted in a message: on one line, and not too long."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _compile(text: str):
+    shown = _shown(text)
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
-        raise ExpressionError(f"'{text}' is not a valid expression ({error.msg})") from None
+        raise ExpressionError(f"'{shown}' is not a valid expression ({error.msg})") from None
+    except (ValueError, RecursionError, MemoryError):
+        raise ExpressionError(f"'{shown}' is not a valid expression (too long or too deeply nested)") from None
+    text = shown
     allowed_names = set(FUNCTIONS) | set(CONSTANTS) | set(VARIABLES)
     for node in ast.walk(tree):
+        if isinstance(node, _BRANCHING):
+            raise ExpressionError(f"'{text}': use where(condition, a, b) to branch, not if/and/or/not")
         if not isinstance(node, _ALLOWED_NODES):
             raise ExpressionError(f"'{text}': {type(node).__name__} is not allowed in an expression")
         if isinstance(node, ast.Name) and node.id not in allowed_names:
@@ -79,4 +94,14 @@ def _compile(text: str):
             raise ExpressionError(f"'{text}': only math functions can be called")
         if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float)):
             raise ExpressionError(f"'{text}': only numbers are allowed as constants")
-    return compile(tree, "<expression>", "eval")
+        if isinstance(node, ast.Constant):
+            # Integers become floats, so '9**9**9' overflows at once instead of
+            # computing an exact integer with billions of digits.
+            try:
+                node.value = float(node.value)
+            except OverflowError:
+                raise ExpressionError(f"'{text}': a number is too large") from None
+    try:
+        return compile(tree, "<expression>", "eval")
+    except (RecursionError, MemoryError):
+        raise ExpressionError(f"'{text}' is not a valid expression (too deeply nested)") from None

@@ -178,7 +178,7 @@ class Mesh:
     @cached_property
     def simplices(self) -> np.ndarray:
         """The domain split into simplices, (n_simplices, dim + 1) point indices."""
-        return np.concatenate([_split(b) for b in self.cells])
+        return _frozen(np.concatenate([_split(b) for b in self.cells]))
 
     @cached_property
     def simplex_cells(self) -> np.ndarray:
@@ -188,7 +188,7 @@ class Mesh:
             per_cell = len(block.kind.simplices)
             parents.append(offset + np.repeat(np.arange(len(block)), per_cell))
             offset += len(block)
-        return np.concatenate(parents)
+        return _frozen(np.concatenate(parents))
 
     @cached_property
     def simplex_measures(self) -> np.ndarray:
@@ -299,31 +299,106 @@ def _formats_for(path: Path) -> list[str]:
     raise MeshError(f"{path.name}: unknown mesh format '{path.suffix or name}' (meshio reads: {known})")
 
 
-def _read_with_meshio(path: Path, formats: list[str]):
+def _meshio_reader(file_format: str):
+    """meshio's reader for one format, called directly: ``meshio.read`` answers a
+    ReadError by printing it and calling ``sys.exit(1)`` (meshio 5.3)."""
     import meshio
 
+    try:
+        from meshio._helpers import reader_map
+
+        return reader_map[file_format]
+    except (ImportError, KeyError):
+        return lambda filename: meshio.read(filename, file_format=file_format)
+
+
+#: meshio readers that loop forever on a truncated file; they get a file that stops them.
+_LOOPS_AT_END = frozenset({"ansys"})
+
+
+class _StopAtEnd:
+    """A binary file that raises EOFError when its reader keeps reading past the end."""
+
+    def __init__(self, file, patience: int = 100) -> None:
+        self._file, self._patience = file, patience
+
+    def _checked(self, data: bytes) -> bytes:
+        if not data:
+            self._patience -= 1
+            if self._patience < 0:
+                raise EOFError("unexpected end of file")
+        return data
+
+    def read(self, *args) -> bytes:
+        return self._checked(self._file.read(*args))
+
+    def readline(self, *args) -> bytes:
+        return self._checked(self._file.readline(*args))
+
+    def __getattr__(self, name: str):
+        return getattr(self._file, name)
+
+
+def _read_one(path: Path, file_format: str):
+    reader = _meshio_reader(file_format)
+    if file_format not in _LOOPS_AT_END:
+        return reader(str(path))
+    with open(path, "rb") as file:
+        return reader(_StopAtEnd(file))
+
+
+def _read_with_meshio(path: Path, formats: list[str]):
     failures = []
     for file_format in formats:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return meshio.read(path, file_format=file_format)
-        except Exception as error:  # noqa: BLE001 - any reader failure is a user-facing error
+                return _read_one(path, file_format)
+        except (Exception, SystemExit) as error:  # noqa: BLE001 - any reader failure is a user-facing error
             failures.append((file_format, error))
-    file_format, error = failures[-1]
+    # The format whose reader ran out of data is the likely one; otherwise the last tried.
+    truncated = [failure for failure in failures if _looks_truncated(failure[1])]
+    file_format, error = (truncated or failures)[-1]
     raise MeshError(f"{path.name}: cannot read as {'/'.join(formats)}: {_describe_read_failure(error)}") from None
 
 
-_TRUNCATION_HINTS = ("end of file", "eof", "no element found", "unclosed", "truncated", "unexpected end")
+_TRUNCATION_HINTS = (
+    "end of file", "eof", "no element found", "unclosed", "truncated", "unexpected end",
+    "cannot reshape array of size",
+)
 
 
-def _describe_read_failure(error: Exception) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
+def _error_chain(error: BaseException) -> list[BaseException]:
+    """The error and the exceptions it was raised from (meshio often re-raises bare ReadErrors)."""
+    chain: list[BaseException] = []
+    while error is not None and error not in chain and len(chain) < 8:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    return chain
+
+
+def _looks_truncated(error: BaseException) -> bool:
+    return any(
+        isinstance(e, EOFError) or any(hint in str(e).lower() for hint in _TRUNCATION_HINTS)
+        for e in _error_chain(error)
+    )
+
+
+def _describe_read_failure(error: BaseException) -> str:
+    chain = _error_chain(error)
+    missing = next((e for e in chain if isinstance(e, ImportError)), None)
+    if missing is not None:  # e.g. meshio's XDMF reader needs h5py
+        package = getattr(missing, "name", None) or " ".join(str(missing).split())
+        return f"reading this format needs the Python package '{package}', which is not installed"
+    # The first error in the chain that says something, e.g. the ParseError under a bare ReadError.
+    telling = next((e for e in chain if str(e).strip()), chain[0])
+    text = " ".join(str(telling).split())
     if len(text) > 160:
         text = text[:157] + "..."
-    if isinstance(error, EOFError) or any(hint in text.lower() for hint in _TRUNCATION_HINTS):
-        return f"the file ends early, it looks truncated ({text})"
-    return f"the content is not valid ({type(error).__name__}: {text})"
+    detail = f"{type(telling).__name__}: {text}" if text else type(telling).__name__
+    if _looks_truncated(error):
+        return f"the file ends early, it looks truncated ({detail})"
+    return f"the content is not valid ({detail})"
 
 
 # -- validation and boundary extraction -------------------------------------------------

@@ -36,9 +36,10 @@ class BoundaryCondition:
         """Parse the command-line form ``TAG=KIND:VALUE``, e.g. ``hole=dirichlet:1``."""
         tag, sep, rest = text.partition("=")
         kind, _, value = rest.partition(":")
+        tag, kind = tag.strip(), kind.strip().lower()
         if not sep or not tag or not kind:
             raise ParamError(f"boundary condition '{text}' must look like TAG=KIND:VALUE, e.g. hole=dirichlet:1")
-        return cls(tag.strip(), kind.strip().lower(), value.strip() or "0")
+        return cls(tag, kind, value.strip() or "0")
 
 
 @dataclass(frozen=True, eq=False)

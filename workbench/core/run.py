@@ -45,7 +45,9 @@ class Run:
         if isinstance(event, Frame):
             self.frames.append(event)
         elif isinstance(event, Progress):
-            self.progress = min(max(float(event.fraction), 0.0), 1.0)
+            fraction = float(event.fraction)
+            if fraction == fraction:  # a NaN fraction leaves the progress where it was
+                self.progress = min(max(fraction, 0.0), 1.0)
         elif isinstance(event, LogMessage):
             self.log.append(f"[{event.level}] {event.text}")
         elif isinstance(event, Scalars):

@@ -197,7 +197,7 @@ class PluginHost:
         for contribution in contributions:
             owner = self._by_id.get(contribution.id)
             if owner is not None:
-                log.warning("%s: contribution id '%s' is already taken; ignored", record.name, contribution.id)
+                log.info("%s: contribution id '%s' is already taken; ignored", record.name, contribution.id)
                 record.error = f"duplicate contribution id '{contribution.id}' ignored"
                 continue
             self._by_id[contribution.id] = contribution
@@ -211,7 +211,7 @@ class PluginHost:
 
     def _fail(self, record: PluginRecord, message: str) -> None:
         record.status, record.error = "failed", " ".join(message.split())
-        log.warning("plugin %s failed: %s", record.name, record.error)
+        log.info("plugin %s failed: %s", record.name, record.error)
         self.records.append(record)
 
     def _skip(self, record: PluginRecord, reason: str) -> None:

@@ -10,3 +10,7 @@ def _data(name: str) -> Path:
 
 def plate_with_hole() -> Path:
     return _data("plate_with_hole.msh")
+
+
+def l_shape() -> Path:
+    return _data("l_shape.msh")

@@ -9,7 +9,14 @@ PLATE_WITH_HOLE = SampleDataContribution(
     summary="Rectangle [0, 2] x [0, 1] with a circular hole; boundaries 'outer' and 'hole'.",
 )
 
+L_SHAPE = SampleDataContribution(
+    id="l-shape",
+    title="L-shaped domain (gmsh, triangles)",
+    implementation="pdewb_samples.files:l_shape",
+    summary="[-1, 1]^2 minus [0, 1] x [-1, 0], refined at the re-entrant corner; boundaries 'outer' and 'reentrant'.",
+)
+
 
 @hookimpl
 def pdewb_sample_data():
-    return [PLATE_WITH_HOLE]
+    return [PLATE_WITH_HOLE, L_SHAPE]

@@ -1,0 +1,25 @@
+"""The P1 Poisson benchmark against scikit-fem still runs (its --quick size only)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_poisson_vs_skfem.py"
+
+
+def test_poisson_benchmark_quick_prints_a_table_row():
+    pytest.importorskip("skfem")
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--quick", "--repeat", "1"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.split()[:2] == ["triangles", "dofs"] for line in lines if line.strip()), result.stdout
+    # A row: triangle count, dofs, runs, then timings; the last column is the tiny max |u_ours - u_skfem|.
+    rows = [line for line in lines if re.match(r"^\s*10082\s+5184\s+1\s+\d", line)]
+    assert len(rows) == 1, result.stdout
+    assert float(rows[0].split()[-1]) < 1e-8

@@ -1,0 +1,96 @@
+"""``pdewb``: the headless command line of PDE Workbench.
+
+Every command accepts ``--json`` for machine-readable output on stdout. User
+errors (a bad mesh, parameter, scenario or plugin) print one line on stderr and
+exit with status 2; an interrupted run exits with 130. The CLI imports neither
+PySide6 nor torch unless the chosen plugin does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..core.errors import WorkbenchError
+from . import commands
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and the CLI's exit status."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise CommandLineError(f"{message} (see '{self.prog} --help')")
+
+
+class CommandLineError(WorkbenchError):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON on stdout")
+
+    parser = _Parser(prog="pdewb", description="PDE Workbench, headless.", parents=[common])
+    parser.add_argument("--version", action="version", version=f"pdewb {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    info = sub.add_parser("info", parents=[common], help="describe a mesh file")
+    info.add_argument("mesh", help="mesh file (any meshio format) or sample:ID")
+    info.set_defaults(handler=commands.info)
+
+    plugins = sub.add_parser("plugins", parents=[common], help="list installed plugins")
+    plugins_sub = plugins.add_subparsers(dest="plugins_command", required=True, parser_class=_Parser)
+    listing = plugins_sub.add_parser("list", parents=[common], help="plugins, their contributions and errors")
+    listing.set_defaults(handler=commands.plugins_list)
+
+    run = sub.add_parser("run", parents=[common], help="run a solver and write a VTU/PVD time series")
+    run.add_argument("scenario", nargs="?", help="scenario TOML file (or give --mesh and --solver)")
+    run.add_argument("--mesh", help="mesh file or sample:ID (overrides the scenario's)")
+    run.add_argument("--solver", help="solver id, e.g. fem.heat (overrides the scenario's)")
+    run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="set a parameter")
+    run.add_argument(
+        "--bc", action="append", default=[], metavar="TAG=KIND:VALUE", help="boundary condition, e.g. hole=dirichlet:1"
+    )
+    run.add_argument("--out", help="output folder (default: the scenario's, else results/SOLVER)")
+    run.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    run.set_defaults(handler=commands.run)
+
+    demo = sub.add_parser("demo", parents=[common], help="solve the heat equation on a sample mesh")
+    demo.add_argument("--out", default="results/demo", help="output folder (default: results/demo)")
+    demo.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    demo.set_defaults(handler=commands.demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        args.json = getattr(args, "json", False)
+        return args.handler(args)
+    except WorkbenchError as error:
+        print(f"pdewb: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except BrokenPipeError:  # output piped into `head` and friends: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as error:  # full disk, permissions, ...: the user's environment, not a bug
+        print(f"pdewb: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("pdewb: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())

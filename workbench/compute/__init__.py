@@ -1,0 +1,1 @@
+"""Running solvers: the Qt-free runner here; the GUI wraps it in a worker thread."""

@@ -1,0 +1,53 @@
+"""Set up a problem for a solver contribution and run it through the job protocol.
+
+Shared by the CLI and the GUI: both validate the same way and get the same Run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ..core.errors import ParamError
+from ..core.events import Event
+from ..core.jobs import JobControl, execute
+from ..core.mesh import Mesh
+from ..core.params import resolve_params
+from ..core.problem import BoundaryCondition, Problem
+from ..core.run import Run
+from ..plugins.contributions import SolverContribution
+
+
+def build_problem(
+    solver: SolverContribution,
+    mesh: Mesh,
+    params: Mapping[str, Any] | None = None,
+    boundary_conditions: Iterable[BoundaryCondition] = (),
+) -> Problem:
+    """Check the mesh and conditions against what the solver declares, resolve parameters."""
+    unsupported = sorted({b.type for b in mesh.cells} - set(solver.cell_types)) if solver.cell_types else []
+    if unsupported:
+        raise ParamError(
+            f"'{solver.id}' works on {', '.join(solver.cell_types)} cells; this mesh has {', '.join(unsupported)}"
+        )
+    boundary_conditions = tuple(boundary_conditions)
+    for condition in boundary_conditions:
+        if solver.boundary_kinds and condition.kind not in solver.boundary_kinds:
+            raise ParamError(f"'{solver.id}' does not support {condition.kind} conditions (on '{condition.tag}')")
+    return Problem(mesh, solver.equation, resolve_params(solver.params, params), boundary_conditions)
+
+
+def run_solver(
+    solver: SolverContribution,
+    problem: Problem,
+    control: JobControl | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> Run:
+    """Load the solver's implementation and drive it; failures end as a failed Run."""
+    run = Run(solver.id, dict(problem.params))
+    try:
+        job = solver.load()(problem)
+    except Exception as error:  # noqa: BLE001 - a plugin that cannot start is a failed run, not a crash
+        run.fail(error)
+        return run
+    return execute(job, run, control, on_event)

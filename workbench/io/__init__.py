@@ -1,0 +1,1 @@
+"""Reading and writing files: meshes through plugins, result series, scenarios."""
