@@ -33,15 +33,14 @@ METHODS = ("auto", "direct", "amg-cg")
 #: Largest system 'auto' solves directly, by spatial dimension, for one solve and
 #: for many solves with the same matrix (time stepping: the factorisation is paid once,
 #: then each step costs two triangular solves, much less than a CG solve).
-#: Measured with this module on P1 Laplacians of the structured test meshes (2 cores,
-#: single-threaded BLAS, one solve): in 2D sparse LU and AMG-CG cost the same near
-#: 1e5 unknowns (0.37 s vs 0.35 s) and AMG-CG wins above (2.9 s vs 1.9 s at 5e5); in
-#: 3D the fill of the factors grows so fast that AMG-CG wins from about 5e3 unknowns
-#: (0.14 s vs 0.04 s at 9e3, 2.4 s vs 0.17 s at 3.6e4). Caveat: CG and pyamg's setup
-#: make many level-1 BLAS calls, which become several times slower when OpenBLAS
-#: threads have to wait for cores busy with other work; the LU is barely affected.
-DIRECT_LIMIT = {1: 10**7, 2: 100_000, 3: 5_000}
-DIRECT_LIMIT_REPEATED = {1: 10**7, 2: 250_000, 3: 30_000}
+#: Measured with this module on P1 matrices of the structured test meshes (2 cores,
+#: best of 2; see benchmarks/solver_crossover.py):
+#:   one solve, 2D:   2.5e4 unknowns LU 0.053 s vs AMG-CG 0.046 s; 1e5: 0.36 s vs 0.18 s
+#:   one solve, 3D:   3.4e3 unknowns LU 0.019 s vs 0.018 s; 2.4e4: 1.2 s vs 0.12 s
+#:   50 solves, 2D:   1e5 unknowns LU 1.2 s vs 4.5 s (LU still ahead)
+#:   50 solves, 3D:   9.3e3 unknowns LU 0.40 s vs 0.80 s; 2.4e4: 3.2 s vs 2.0 s
+DIRECT_LIMIT = {1: 10**7, 2: 20_000, 3: 3_000}
+DIRECT_LIMIT_REPEATED = {1: 10**7, 2: 250_000, 3: 15_000}
 
 #: Relative residual at which CG stops.
 CG_RTOL = 1e-10

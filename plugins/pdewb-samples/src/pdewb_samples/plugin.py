@@ -6,7 +6,7 @@ PLATE_WITH_HOLE = SampleDataContribution(
     id="plate-with-hole",
     title="Plate with a hole (gmsh, triangles)",
     implementation="pdewb_samples.files:plate_with_hole",
-    summary="Rectangle [0, 2] x [0, 1] with a circular hole; boundaries 'outer' and 'hole'.",
+    summary="Rectangle [0, 2] x [0, 1] with a hole of radius 0.25 at (0.5, 0.5); boundaries 'hole', 'left', 'right' and 'outer' (top and bottom).",
 )
 
 L_SHAPE = SampleDataContribution(
