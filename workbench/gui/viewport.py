@@ -1,0 +1,241 @@
+"""A VTK viewport for one mesh and one field: surface, edges, colour bar, axes, picking.
+
+Only the GUI thread calls into this widget. Fields arrive as numpy arrays and
+are handed to VTK without copying (:func:`field_array`); pushing a new field costs
+a pointer swap plus a scalar-range update, and the next render draws it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import vtkmodules.vtkInteractionStyle  # noqa: F401 - registers the interactor styles
+import vtkmodules.vtkRenderingOpenGL2  # noqa: F401 - registers the OpenGL render window
+from PySide6 import QtCore, QtWidgets
+from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor
+from vtkmodules.util.numpy_support import vtk_to_numpy
+from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
+from vtkmodules.vtkInteractionWidgets import vtkOrientationMarkerWidget
+from vtkmodules.vtkRenderingAnnotation import vtkAxesActor, vtkScalarBarActor
+from vtkmodules.vtkRenderingCore import (
+    vtkActor,
+    vtkCellPicker,
+    vtkDataSetMapper,
+    vtkRenderer,
+    vtkWindowToImageFilter,
+)
+from vtkmodules.vtkCommonCore import vtkLookupTable
+
+from ..core.mesh import Mesh
+from .vtk_mesh import field_array, to_vtk_grid
+
+SEQUENTIAL = "viridis"
+DIVERGING = "CET-D1"  # blue - white - red, for signed differences
+BACKGROUND = (0.13, 0.14, 0.16)
+SURFACE = (0.78, 0.80, 0.84)
+
+
+def lookup_table(colormap: str, n: int = 256) -> vtkLookupTable:
+    """A VTK lookup table from one of pyqtgraph's perceptually uniform colour maps."""
+    colours = pg.colormap.get(colormap).getLookupTable(nPts=n) / 255.0
+    table = vtkLookupTable()
+    table.SetNumberOfTableValues(n)
+    for i, (r, g, b) in enumerate(colours):
+        table.SetTableValue(i, r, g, b, 1.0)
+    table.Build()
+    return table
+
+
+class MeshViewport(QtWidgets.QWidget):
+    """Shows a mesh, optionally coloured by a field.
+
+    Signals: ``point_picked(int)`` with the index of the mesh point nearest to a
+    left click (for probes).
+    """
+
+    point_picked = QtCore.Signal(int)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None, title: str = "") -> None:
+        super().__init__(parent)
+        self.interactor = QVTKRenderWindowInteractor(self)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.interactor)
+        self.renderer = vtkRenderer()
+        self.renderer.SetBackground(*BACKGROUND)
+        self.renderer.SetBackground2(0.26, 0.28, 0.32)
+        self.renderer.GradientBackgroundOn()
+        self.render_window = self.interactor.GetRenderWindow()
+        self.render_window.AddRenderer(self.renderer)
+        self.interactor.SetInteractorStyle(vtkInteractorStyleTrackballCamera())
+
+        self.mapper = vtkDataSetMapper()
+        self.mapper.ScalarVisibilityOff()
+        self.actor = vtkActor()
+        self.actor.SetMapper(self.mapper)
+        self.actor.GetProperty().SetColor(*SURFACE)
+        self.actor.GetProperty().SetEdgeColor(0.1, 0.1, 0.1)
+        self.scalar_bar = vtkScalarBarActor()
+        self.scalar_bar.SetNumberOfLabels(5)
+        self.scalar_bar.SetWidth(0.08)
+        self.scalar_bar.SetHeight(0.6)
+        self.scalar_bar.SetPosition(0.9, 0.2)
+        self.scalar_bar.VisibilityOff()
+        self.renderer.AddViewProp(self.scalar_bar)
+        self.title = title
+        self._finalized = False
+        self._grid = None
+        self._mesh: Mesh | None = None
+        self._field_values: np.ndarray | None = None  # keeps the array VTK points into alive
+        self._field_name = ""
+        self._colormap = ""
+        self.set_colormap(SEQUENTIAL)
+        self._picker = vtkCellPicker()
+        self._picker.SetTolerance(0.002)
+        self.interactor.AddObserver("LeftButtonPressEvent", self._on_left_click, 1.0)
+        self.interactor.Initialize()
+        self._axes = self._orientation_axes()  # after Initialize: enabling it earlier crashes a second viewport
+
+    # -- content ------------------------------------------------------------------------
+
+    @property
+    def mesh(self) -> Mesh | None:
+        return self._mesh
+
+    def set_mesh(self, mesh: Mesh) -> None:
+        self._mesh = mesh
+        self._grid = to_vtk_grid(mesh)
+        self.mapper.SetInputData(self._grid)
+        if not self.renderer.HasViewProp(self.actor):
+            self.renderer.AddActor(self.actor)
+        self.clear_field()
+        self.reset_camera()
+
+    def set_field(self, name: str, values: np.ndarray, location: str = "point",
+                  value_range: tuple[float, float] | None = None) -> None:
+        """Colour the mesh by ``values`` (one per point or per cell; vectors as magnitude)."""
+        if self._grid is None:
+            return
+        values = np.asarray(values)
+        if values.ndim > 1:
+            values = np.linalg.norm(values, axis=1)
+        array, self._field_values = field_array(name, values)
+        data = self._grid.GetPointData() if location == "point" else self._grid.GetCellData()
+        data.SetScalars(array)
+        self._grid.Modified()
+        self.mapper.SetScalarModeToUsePointData() if location == "point" else self.mapper.SetScalarModeToUseCellData()
+        self.mapper.ScalarVisibilityOn()
+        self._field_name = name
+        self.set_range(*(value_range or self.data_range()))
+        self.scalar_bar.SetTitle(name)
+        self.scalar_bar.VisibilityOn()
+
+    def data_range(self) -> tuple[float, float]:
+        if self._field_values is None or len(self._field_values) == 0:
+            return 0.0, 1.0
+        return float(self._field_values.min()), float(self._field_values.max())
+
+    def set_range(self, low: float, high: float) -> None:
+        if high <= low:  # a constant field still needs a non-empty range
+            low, high = low - 0.5, high + 0.5
+        self.mapper.SetScalarRange(low, high)
+        self.mapper.GetLookupTable().SetRange(low, high)
+
+    def scalar_range(self) -> tuple[float, float]:
+        low, high = self.mapper.GetScalarRange()
+        return float(low), float(high)
+
+    def clear_field(self) -> None:
+        self.mapper.ScalarVisibilityOff()
+        self.scalar_bar.VisibilityOff()
+        self._field_values = None
+        self._field_name = ""
+
+    @property
+    def field_name(self) -> str:
+        return self._field_name
+
+    def set_colormap(self, colormap: str) -> None:
+        if colormap == self._colormap:
+            return
+        self._colormap = colormap
+        table = lookup_table(colormap)
+        self.mapper.SetLookupTable(table)
+        self.mapper.UseLookupTableScalarRangeOff()
+        self.scalar_bar.SetLookupTable(table)
+
+    def set_edges_visible(self, visible: bool) -> None:
+        self.actor.GetProperty().SetEdgeVisibility(bool(visible))
+        self.render()
+
+    # -- camera -------------------------------------------------------------------------
+
+    def reset_camera(self) -> None:
+        if self._mesh is not None and self._mesh.gdim < 3:
+            camera = self.renderer.GetActiveCamera()
+            camera.SetPosition(0, 0, 1)
+            camera.SetFocalPoint(0, 0, 0)
+            camera.SetViewUp(0, 1, 0)
+        self.renderer.ResetCamera()
+        self.render()
+
+    def share_camera_with(self, other: MeshViewport) -> None:
+        """Use ``other``'s camera; each re-renders when the other's camera moves."""
+        self.renderer.SetActiveCamera(other.renderer.GetActiveCamera())
+        for source, target in ((self, other), (other, self)):
+            source.interactor.AddObserver("InteractionEvent", lambda *_, t=target: t.render())
+            source.interactor.AddObserver("MouseWheelForwardEvent", lambda *_, t=target: t.render(), -1.0)
+            source.interactor.AddObserver("MouseWheelBackwardEvent", lambda *_, t=target: t.render(), -1.0)
+
+    # -- output -------------------------------------------------------------------------
+
+    def render(self) -> None:
+        if not self._finalized:
+            self.render_window.Render()
+
+    def capture(self) -> np.ndarray:
+        """The rendered image as an (height, width, 3) uint8 array, top row first."""
+        self.render()
+        grabber = vtkWindowToImageFilter()
+        grabber.SetInput(self.render_window)
+        grabber.ReadFrontBufferOff()
+        grabber.Update()
+        image = grabber.GetOutput()
+        width, height, _ = image.GetDimensions()
+        pixels = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(height, width, -1)
+        return np.ascontiguousarray(pixels[::-1, :, :3])
+
+    def finalize(self) -> None:
+        """Release the OpenGL context; later renders are ignored."""
+        if not self._finalized:
+            self._finalized = True
+            self.interactor.Finalize()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.finalize()
+        super().closeEvent(event)
+
+    # -- interaction --------------------------------------------------------------------
+
+    def _orientation_axes(self):
+        widget = vtkOrientationMarkerWidget()
+        widget.SetOrientationMarker(vtkAxesActor())
+        widget.SetInteractor(self.interactor)
+        widget.SetViewport(0.0, 0.0, 0.14, 0.2)
+        widget.SetEnabled(1)
+        widget.InteractiveOff()
+        return widget
+
+    def _on_left_click(self, interactor, _event) -> None:
+        if self._mesh is None or not interactor.GetControlKey():
+            return  # Ctrl + click picks a probe point; a plain click rotates
+        x, y = interactor.GetEventPosition()
+        if self._picker.Pick(x, y, 0, self.renderer) and self._picker.GetPointId() >= 0:
+            self.point_picked.emit(int(self._picker.GetPointId()))
+
+    def pick_point_near(self, position) -> int:
+        """Index of the mesh point nearest to ``position`` (for tests and keyboard probes)."""
+        points = self._mesh.points
+        target = np.zeros(points.shape[1])
+        target[: len(position)] = position[: points.shape[1]]
+        return int(np.argmin(((points - target) ** 2).sum(axis=1)))
