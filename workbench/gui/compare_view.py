@@ -163,31 +163,6 @@ def positive_points(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return x[keep], y[keep]
 
 
-class OffscreenResizeGuard(QtCore.QObject):
-    """Keeps an off-screen (OSMesa) render window's pixel buffer as large as its widget.
-
-    ``QVTKRenderWindowInteractor.resizeEvent`` calls the base-class, non-virtual
-    ``vtkRenderWindow.SetSize``, so ``vtkOSOpenGLRenderWindow`` never reallocates its
-    buffer (300 x 300 pixels from the start): a larger widget then renders past the
-    end of it and the process crashes, typically on the next render after a pixel
-    read. This filter makes the virtual ``SetSize`` call, with the new size, just
-    before the widget handles its resize; elsewhere it does nothing.
-    """
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
-        if event.type() == QtCore.QEvent.Type.Resize:
-            scale = watched._getPixelRatio()
-            size = event.size()
-            watched.GetRenderWindow().SetSize(round(scale * size.width()), round(scale * size.height()))
-        return False
-
-    @classmethod
-    def install(cls, view: MeshViewport) -> None:
-        if view.render_window.IsA("vtkOSOpenGLRenderWindow"):
-            guard = cls(view)
-            view.interactor.installEventFilter(guard)
-
-
 # -- the widget ------------------------------------------------------------------------------
 
 
@@ -217,7 +192,8 @@ class CompareView(QtWidgets.QWidget):
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.valueChanged.connect(self.show_frame)
         self.time_label = QtWidgets.QLabel()
-        self.time_label.setMinimumWidth(self.time_label.fontMetrics().horizontalAdvance("t = -0.000000e-00  (0000/0000)"))
+        widest = "t = -0.000000e-00  (0000/0000)"
+        self.time_label.setMinimumWidth(self.time_label.fontMetrics().horizontalAdvance(widest))
         self.message = QtWidgets.QLabel()
         self.message.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
@@ -249,8 +225,6 @@ class CompareView(QtWidgets.QWidget):
         grid = QtWidgets.QGridLayout(box)
         grid.setContentsMargins(0, 0, 0, 0)
         self.views = [MeshViewport(box) for _ in range(3)]
-        for view in self.views:
-            OffscreenResizeGuard.install(view)
         self.labels = [QtWidgets.QLabel() for _ in range(3)]
         for column, (label, view) in enumerate(zip(self.labels, self.views)):
             label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
@@ -267,7 +241,7 @@ class CompareView(QtWidgets.QWidget):
 
     def _build_lower(self) -> QtWidgets.QWidget:
         """The error-over-time plot (log y) and the metrics table, side by side."""
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(background="w")
         self.plot.setLogMode(x=False, y=True)
         self.plot.setLabel("bottom", "time")
         self.plot.setLabel("left", "error of B against A")
@@ -279,7 +253,8 @@ class CompareView(QtWidgets.QWidget):
                                        name="relative L2")
         self.max_curve = self.plot.plot(pen=pg.mkPen("#d62728", width=2), symbol="t", symbolSize=5,
                                         name="max error")
-        self.time_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888", style=QtCore.Qt.PenStyle.DashLine))
+        dashed = pg.mkPen("#888", style=QtCore.Qt.PenStyle.DashLine)
+        self.time_line = pg.InfiniteLine(angle=90, movable=False, pen=dashed)
         self.plot.addItem(self.time_line, ignoreBounds=True)
 
         self.table = QtWidgets.QTableWidget(len(RUN_ROWS) + len(PAIR_ROWS), 2)
@@ -288,6 +263,7 @@ class CompareView(QtWidgets.QWidget):
             self.table.setSpan(row, 0, 1, 2)  # one number for the pair, B against the reference A
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
+        self.table.setMinimumWidth(340)  # room for run names and six significant digits
 
         lower = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         lower.addWidget(self.plot)
@@ -395,7 +371,7 @@ class CompareView(QtWidgets.QWidget):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         for view in self.views:
-            view.close()  # finalizes each VTK interactor; children get no close event of their own
+            view.finalize()  # releases each OpenGL context; children get no close event of their own
         super().closeEvent(event)
 
     # -- helpers -----------------------------------------------------------------------------
@@ -475,6 +451,6 @@ class CompareView(QtWidgets.QWidget):
         view_a, view_b, view_diff = self.views
         view_a.set_field(name, values_a, location, shared)
         view_b.set_field(name, values_b, location, shared)
-        view_diff.set_field(f"{name}: B − A", difference, location, symmetric_range(difference))
+        view_diff.set_field("B − A", difference, location, symmetric_range(difference))
         for view in self.views:
             view.render()

@@ -91,13 +91,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.log_view = QtWidgets.QPlainTextEdit()
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(5000)
-        self.curve_plot = pg.PlotWidget(title="Diagnostics")
+        self.curve_plot = pg.PlotWidget(title="Diagnostics", background="w")
         self.curve_plot.setLogMode(y=True)
         self.curve_plot.addLegend()
         self.curve_plot.setLabel("bottom", "step")
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._curve_data: dict[str, tuple[list, list]] = {}
-        self.probe_plot = pg.PlotWidget(title="Probe (Ctrl+click a point)")
+        self.probe_plot = pg.PlotWidget(title="Probe (Ctrl+click a point)", background="w")
         self.probe_plot.setLabel("bottom", "t")
         self.probe_point: int | None = None
         plots = QtWidgets.QTabWidget()
@@ -118,7 +118,8 @@ class MainWindow(QtWidgets.QMainWindow):
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
             self.docks[title] = dock
-        self.resizeDocks([self.docks["Run"]], [360], QtCore.Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["Run"]], [380], QtCore.Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["Run"], self.docks["Runs"]], [640, 120], QtCore.Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["Plots"]], [340], QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["Log"]], [140], QtCore.Qt.Orientation.Vertical)
 
@@ -184,6 +185,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.field_combo.currentTextChanged.connect(lambda _name: self.show_frame(self.time_bar.index))
         self.runs_list.itemDoubleClicked.connect(lambda item: self.show_run(self.runs_list.row(item)))
         self.viewport.point_picked.connect(self.set_probe)
+        # The compare view has its own plots: give it the room of the diagnostics dock.
+        self.tabs.currentChanged.connect(lambda index: self.docks["Plots"].setVisible(index == 0))
 
     # -- meshes ---------------------------------------------------------------------------
 
@@ -271,7 +274,7 @@ class MainWindow(QtWidgets.QMainWindow):
             steps.append(scalars.step)
             values.append(max(abs(value), 1e-300))  # log axis
             if name not in self._curves:
-                colour = pg.intColor(len(self._curves), hues=6)
+                colour = pg.intColor(len(self._curves), hues=6, values=1, maxValue=200)
                 self._curves[name] = self.curve_plot.plot(name=name, pen=pg.mkPen(colour, width=2))
             self._curves[name].setData(steps, values)
 
@@ -334,7 +337,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if len(times):
             x = self.mesh.points[self.probe_point]
             self.probe_plot.setTitle(f"{self.field_combo.currentText()} at point {self.probe_point} {np.round(x, 3)}")
-            self.probe_plot.plot(times, values, pen=pg.mkPen("y", width=2), symbol="o", symbolSize=5)
+            self.probe_plot.plot(times, values, pen=pg.mkPen("#1f77b4", width=2), symbol="o", symbolSize=5,
+                                 symbolBrush="#1f77b4")
 
     # -- compare, plugins, files -----------------------------------------------------------
 

@@ -20,12 +20,16 @@ class BoundaryTable(QtWidgets.QTableWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(0, 3, parent)
         self.setHorizontalHeaderLabels(["boundary", "condition", "value"])
-        self.horizontalHeader().setStretchLastSection(True)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QtWidgets.QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().hide()
 
     def set_mesh(self, mesh: Mesh | None, kinds: tuple[str, ...] = BOUNDARY_KINDS) -> None:
         names = [n for n in mesh.boundary_names() if n != ALL_BOUNDARY] if mesh is not None else []
         names = names or ([ALL_BOUNDARY] if mesh is not None else [])
+        self.setRowCount(0)  # drops the previous rows' cell widgets, which would otherwise linger on screen
         self.setRowCount(len(names))
         for row, name in enumerate(names):
             item = QtWidgets.QTableWidgetItem(name)
@@ -35,7 +39,6 @@ class BoundaryTable(QtWidgets.QTableWidget):
             combo.addItems([self.NONE, *kinds])
             self.setCellWidget(row, 1, combo)
             self.setItem(row, 2, QtWidgets.QTableWidgetItem("0"))
-        self.resizeColumnsToContents()
 
     def set_condition(self, tag: str, kind: str, value: str) -> None:
         for row in range(self.rowCount()):

@@ -46,6 +46,25 @@ def lookup_table(colormap: str, n: int = 256) -> vtkLookupTable:
     return table
 
 
+class _OffscreenResizeGuard(QtCore.QObject):
+    """Keeps an off-screen (OSMesa) render window's pixel buffer as large as its widget.
+
+    ``QVTKRenderWindowInteractor.resizeEvent`` calls the base-class, non-virtual
+    ``vtkRenderWindow.SetSize``, so ``vtkOSOpenGLRenderWindow`` never reallocates its
+    buffer (300 x 300 pixels from the start): a larger widget then renders past the
+    end of it and the process crashes, typically on the next render after a pixel
+    read. This filter makes the virtual ``SetSize`` call just before the widget
+    handles its resize. Windows of other kinds (GLX, WGL, Cocoa) do not need it.
+    """
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QtCore.QEvent.Type.Resize:
+            scale = watched._getPixelRatio()
+            size = event.size()
+            watched.GetRenderWindow().SetSize(round(scale * size.width()), round(scale * size.height()))
+        return False
+
+
 class MeshViewport(QtWidgets.QWidget):
     """Shows a mesh, optionally coloured by a field.
 
@@ -66,6 +85,8 @@ class MeshViewport(QtWidgets.QWidget):
         self.renderer.SetBackground2(0.26, 0.28, 0.32)
         self.renderer.GradientBackgroundOn()
         self.render_window = self.interactor.GetRenderWindow()
+        if self.render_window.IsA("vtkOSOpenGLRenderWindow"):
+            self.interactor.installEventFilter(_OffscreenResizeGuard(self))
         self.render_window.AddRenderer(self.renderer)
         self.interactor.SetInteractorStyle(vtkInteractorStyleTrackballCamera())
 
@@ -77,9 +98,18 @@ class MeshViewport(QtWidgets.QWidget):
         self.actor.GetProperty().SetEdgeColor(0.1, 0.1, 0.1)
         self.scalar_bar = vtkScalarBarActor()
         self.scalar_bar.SetNumberOfLabels(5)
-        self.scalar_bar.SetWidth(0.08)
+        self.scalar_bar.SetWidth(0.05)
         self.scalar_bar.SetHeight(0.6)
-        self.scalar_bar.SetPosition(0.9, 0.2)
+        self.scalar_bar.SetPosition(0.93, 0.2)
+        self.scalar_bar.SetTextPositionToPrecedeScalarBar()  # labels inside the view, however narrow it is
+        self.scalar_bar.SetMaximumWidthInPixels(28)
+        self.scalar_bar.UnconstrainedFontSizeOn()  # fixed point sizes: the default scales the title with the bar
+        for text, size in ((self.scalar_bar.GetTitleTextProperty(), 15), (self.scalar_bar.GetLabelTextProperty(), 12)):
+            text.SetFontSize(size)
+            text.ItalicOff()
+            text.ShadowOff()
+            text.BoldOff()
+        self.scalar_bar.SetTextPad(4)
         self.scalar_bar.VisibilityOff()
         self.renderer.AddViewProp(self.scalar_bar)
         self.title = title
@@ -170,13 +200,34 @@ class MeshViewport(QtWidgets.QWidget):
 
     # -- camera -------------------------------------------------------------------------
 
+    #: Fraction of the view's width left of the colour bar and its labels.
+    FREE_WIDTH = 0.74
+
     def reset_camera(self) -> None:
-        if self._mesh is not None and self._mesh.gdim < 3:
-            camera = self.renderer.GetActiveCamera()
-            camera.SetPosition(0, 0, 1)
-            camera.SetFocalPoint(0, 0, 0)
-            camera.SetViewUp(0, 1, 0)
-        self.renderer.ResetCamera()
+        """Fit the mesh; planar meshes are seen from +z in parallel projection (no perspective),
+        centred in the part of the view the colour bar leaves free."""
+        camera = self.renderer.GetActiveCamera()
+        planar = self._mesh is not None and self._mesh.gdim < 3
+        camera.SetParallelProjection(planar)
+        if not planar:
+            self.renderer.ResetCamera()
+            self.render()
+            return
+        lower, upper = self._mesh.points.min(axis=0), self._mesh.points.max(axis=0)
+        width = upper[0] - lower[0]
+        height = upper[1] - lower[1] if self._mesh.gdim > 1 else 0.0
+        view_width, view_height = self.render_window.GetSize()
+        aspect = view_width / max(view_height, 1)
+        scale = 0.5 * 1.08 * max(height, width / (aspect * self.FREE_WIDTH), 1e-12)  # half the visible height
+        visible_width = 2.0 * scale * aspect
+        centre = 0.5 * (lower + upper)
+        x = centre[0] + (0.5 - 0.5 * self.FREE_WIDTH) * visible_width  # mesh centre sits mid free region
+        y = centre[1] if self._mesh.gdim > 1 else 0.0
+        camera.SetFocalPoint(x, y, 0.0)
+        camera.SetPosition(x, y, 1.0)
+        camera.SetViewUp(0, 1, 0)
+        self.renderer.ResetCameraClippingRange()
+        camera.SetParallelScale(scale)
         self.render()
 
     def share_camera_with(self, other: MeshViewport) -> None:
