@@ -214,3 +214,23 @@ def test_recent_meshes_are_remembered(qtbot, window, settings):
     window.open_mesh(PLATE)
     assert settings.value("recent_meshes", [], list)[0] == PLATE
     assert [a.text() for a in window.recent_menu.actions()] == [PLATE]
+
+
+def test_comparing_two_runs_from_the_runs_panel(qtbot, window):
+    window.open_mesh(PLATE)
+    for scheme in ("crank-nicolson", "implicit-euler"):
+        set_heat(window, t_end=0.05, dt=0.005, scheme=scheme)
+        window.start_run()
+        qtbot.waitUntil(lambda: not window.controller.busy and len(window.runs) > 0, timeout=RUN_TIMEOUT_MS)
+        qtbot.waitUntil(lambda: not window.controller.busy, timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: len(window.runs) == 2, timeout=RUN_TIMEOUT_MS)
+    window.runs_list.selectAll()
+    window.compare_selected_runs()
+    assert window.tabs.currentWidget() is window.compare_page
+    assert not window.docks["Plots"].isVisible()  # the compare view brings its own plots
+    metrics = window.compare_page.metrics()
+    from workbench.core.metrics import relative_l2
+
+    a, b = (r.run.frames[-1].fields["u"].values for r in window.runs)
+    assert metrics["relative_l2_final"] == pytest.approx(relative_l2(window.mesh, b, a))
+    assert 0 < metrics["relative_l2_final"] < 0.05  # two consistent schemes, close but not equal

@@ -3,15 +3,22 @@
 A fast solver can emit hundreds of frames a second; drawing each would starve the
 event loop. Views submit a draw callable under a key; a newer submission for the
 same key replaces the older one, and a timer draws whatever is pending.
+
+When drawing itself is slow (a million-point mesh in software OpenGL takes a few
+hundred ms), the interval grows to a few times the last draw's cost, so the event
+loop spends most of its time on the user (slider, pause, cancel), not on drawing.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Hashable
 
 from PySide6 import QtCore
 
 FRAME_INTERVAL_MS = 33
+#: The event loop gets at least this many times a draw's duration between two draws.
+IDLE_PER_DRAW = 3
 
 
 class RenderScheduler(QtCore.QObject):
@@ -19,6 +26,7 @@ class RenderScheduler(QtCore.QObject):
         super().__init__(parent)
         self._pending: dict[Hashable, Callable[[], None]] = {}
         self._timer = QtCore.QTimer(self)
+        self._base_interval = interval_ms
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.flush)
         self.draws = 0  # total draws performed (benchmarks and tests read it)
@@ -33,9 +41,12 @@ class RenderScheduler(QtCore.QObject):
 
     def flush(self) -> None:
         pending, self._pending = self._pending, {}
+        started = time.perf_counter()
         for draw in pending.values():
             draw()
             self.draws += 1
+        spent_ms = 1e3 * (time.perf_counter() - started)
+        self._timer.setInterval(max(self._base_interval, round(IDLE_PER_DRAW * spent_ms)))
         if not self._pending:
             self._timer.stop()
 
