@@ -74,7 +74,30 @@ def pdewb_reference_solvers():
     return [{{"id": "not-a-descriptor"}}]
 '''
 
+GRID_SOLVER = '''
+from workbench.plugins import hookimpl, SolverContribution, ParamSpec
+
+@hookimpl
+def pdewb_reference_solvers():
+    return [SolverContribution(
+        id="grid.wave", title="Standing wave on its own grid", implementation="{module}:solve",
+        grid="{module}:grid_mesh", equation="wave", params=(ParamSpec("n", "int", 8, minimum=2),),
+    )]
+
+def grid_mesh(params):
+    from workbench.core.meshgen import rectangle_mesh
+    return rectangle_mesh(params["n"])
+
+def solve(problem):
+    import numpy as np
+    from workbench.core import Field, Frame
+    x, y = problem.mesh.points.T
+    for step in range(2):
+        yield Frame(step, 0.5 * step, {{"u": Field("u", np.sin(np.pi * x) * np.cos(np.pi * step / 2))}})
+'''
+
 PLUGINS = {
+    "grid": GRID_SOLVER,
     "good": GOOD,
     "explodes": RAISES_AT_RUN,
     "broken_import": BROKEN_IMPORT,

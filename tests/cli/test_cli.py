@@ -190,3 +190,16 @@ def test_interrupt_cancels_and_keeps_the_frames_computed(tmp_path):
     assert process.returncode == 130
     entries = read_pvd(out / "fem-heat.pvd")
     assert len(entries) >= 2 and all(path.exists() for _, path in entries)
+
+
+def test_a_solver_with_its_own_grid_runs_without_a_mesh(fake_plugin_dir, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(fake_plugin_dir)}
+    result = pdewb("run", "--solver", "grid.wave", "--set", "n=6", "--out", str(tmp_path), "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    written = meshio.read(read_pvd(json.loads(result.stdout)["output"])[0][1])
+    assert len(written.points) == 49  # the solver's 7 x 7 grid
+
+
+def test_a_mesh_solver_without_a_mesh_is_a_clear_error(capsys):
+    assert main(["run", "--solver", "fem.heat"]) == 2
+    assert_one_line_error(capsys.readouterr().err, "'fem.heat' solves on a mesh: give --mesh")

@@ -92,10 +92,10 @@ def demo(args: argparse.Namespace) -> int:
 def _scenario_from_args(args: argparse.Namespace) -> Scenario:
     if args.scenario:
         scenario = load_scenario(args.scenario)
-    elif args.mesh and args.solver:
-        scenario = Scenario(solver=args.solver, mesh=args.mesh)
+    elif args.solver:
+        scenario = Scenario(solver=args.solver, mesh=args.mesh or "")
     else:
-        raise ScenarioError("give a scenario file, or both --mesh and --solver")
+        raise ScenarioError("give a scenario file, or --solver (and --mesh unless the solver has its own grid)")
     parameters = dict(scenario.parameters)
     parameters.update(_parse_assignment(text) for text in args.set)
     boundary = scenario.boundary + tuple(BoundaryCondition.parse(text) for text in args.bc)
@@ -120,8 +120,12 @@ def _parse_assignment(text: str) -> tuple[str, str]:
 def _run_scenario(scenario: Scenario, out: Path, quiet: bool, host=None, mesh=None) -> tuple[Run, Path | None]:
     host = host or load_plugins()
     solver = host.solver(scenario.solver)
-    mesh = mesh or open_mesh(scenario.mesh, host, base=scenario.base)
+    if mesh is None and not solver.grid:
+        if not scenario.mesh:
+            raise ScenarioError(f"'{solver.id}' solves on a mesh: give --mesh (a file or sample:ID)")
+        mesh = open_mesh(scenario.mesh, host, base=scenario.base)
     problem = build_problem(solver, mesh, scenario.parameters, scenario.boundary)
+    mesh = problem.mesh
     result = run_solver(solver, problem, on_event=None if quiet else _ProgressPrinter(solver.id))
     pvd = write_pvd_series(out, solver.id.replace(".", "-"), mesh, result.frames) if result.frames else None
     return result, pvd

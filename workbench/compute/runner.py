@@ -20,11 +20,19 @@ from ..plugins.contributions import SolverContribution
 
 def build_problem(
     solver: SolverContribution,
-    mesh: Mesh,
+    mesh: Mesh | None,
     params: Mapping[str, Any] | None = None,
     boundary_conditions: Iterable[BoundaryCondition] = (),
 ) -> Problem:
-    """Check the mesh and conditions against what the solver declares, resolve parameters."""
+    """Check the mesh and conditions against what the solver declares, resolve parameters.
+
+    A solver with a grid of its own gets that grid as its mesh (``mesh`` is ignored).
+    """
+    resolved = resolve_params(solver.params, params)
+    if solver.grid:
+        mesh = solver.grid_mesh(resolved)
+    elif mesh is None:
+        raise ParamError(f"'{solver.id}' solves on a mesh: open or name one")
     unsupported = sorted({b.type for b in mesh.cells} - set(solver.cell_types)) if solver.cell_types else []
     if unsupported:
         raise ParamError(
@@ -34,7 +42,7 @@ def build_problem(
     for condition in boundary_conditions:
         if solver.boundary_kinds and condition.kind not in solver.boundary_kinds:
             raise ParamError(f"'{solver.id}' does not support {condition.kind} conditions (on '{condition.tag}')")
-    return Problem(mesh, solver.equation, resolve_params(solver.params, params), boundary_conditions)
+    return Problem(mesh, solver.equation, resolved, boundary_conditions)
 
 
 def run_solver(

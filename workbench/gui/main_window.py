@@ -241,7 +241,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def start_run(self) -> bool:
         solver = self.run_panel.solver
-        if self.mesh is None or solver is None:
+        if solver is None or (self.mesh is None and not solver.grid):
             self.report_error("Cannot run", "open a mesh and choose a solver first")
             return False
         try:
@@ -250,6 +250,10 @@ class MainWindow(QtWidgets.QMainWindow):
         except WorkbenchError as error:
             self.report_error("Cannot run", str(error))
             return False
+        if problem.mesh is not self.mesh:  # the solver brought its own grid: show that
+            self.mesh, self.mesh_reference = problem.mesh, None
+            self.viewport.set_mesh(problem.mesh)
+            self.field_combo.clear()
         self._pending_conditions = conditions
         self.frames = []
         self._reset_curves()

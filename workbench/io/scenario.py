@@ -62,9 +62,10 @@ def _parse(data: dict[str, Any], base: Path) -> Scenario:
     unknown = sorted(set(data) - _TOP_LEVEL)
     if unknown:
         raise ScenarioError(f"unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(_TOP_LEVEL))})")
-    for key in ("solver", "mesh"):
-        if not isinstance(data.get(key), str):
-            raise ScenarioError(f"'{key}' must be given as a string")
+    if not isinstance(data.get("solver"), str):
+        raise ScenarioError("'solver' must be given as a string")
+    if not isinstance(data.get("mesh", ""), str):
+        raise ScenarioError("'mesh' must be a string (a path or sample:ID); solvers with a grid of their own need none")
     parameters = data.get("parameters", {})
     if not isinstance(parameters, dict):
         raise ScenarioError("[parameters] must be a table")
@@ -72,7 +73,7 @@ def _parse(data: dict[str, Any], base: Path) -> Scenario:
     directory = data.get("output", {}).get("directory")
     return Scenario(
         solver=data["solver"],
-        mesh=data["mesh"],
+        mesh=data.get("mesh", ""),
         parameters=dict(parameters),
         boundary=boundary,
         output_directory=(base / directory) if directory else None,

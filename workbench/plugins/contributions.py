@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from ..core.errors import PluginError
+from ..core.mesh import Mesh
 from ..core.params import ParamSpec
 
 
@@ -80,6 +81,11 @@ class SolverContribution(Contribution):
 
     ``cell_types`` lists the meshio cell types it accepts (empty: any) and
     ``boundary_kinds`` the boundary condition kinds it understands.
+
+    Solvers that discretise their own domain (spectral methods on a periodic box,
+    finite differences on a grid) set ``grid`` to the import string of
+    ``grid_mesh(params) -> Mesh``: the mesh whose points carry their frames'
+    values. They run without a user mesh; the GUI shows that grid.
     """
 
     family: ClassVar[str] = "reference_solver"
@@ -88,6 +94,17 @@ class SolverContribution(Contribution):
     time_dependent: bool = False
     cell_types: tuple[str, ...] = ()
     boundary_kinds: tuple[str, ...] = ()
+    grid: str = ""
+
+    def grid_mesh(self, params) -> Mesh:
+        """The solver's own mesh for resolved ``params`` (only for solvers with a ``grid``)."""
+        if not self.grid:
+            raise PluginError(f"'{self.id}' works on the user's mesh and has no grid of its own")
+        try:
+            build = import_string(self.grid)
+        except PluginError as error:
+            raise PluginError(f"'{self.id}': {error}") from error.__cause__
+        return build(params)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,9 @@ ENTRY_POINT_GROUP = "pde_workbench.plugins"
 SAFE_MODE_ENV = "PDEWB_SAFE_MODE"
 TRACE_ENV = "PDEWB_TRACE_HOOKS"
 #: Distributions shipped with the workbench (the packages under plugins/).
-BUILTIN_DISTRIBUTIONS = frozenset({"pde-workbench-fem", "pde-workbench-samples"})
+BUILTIN_DISTRIBUTIONS = frozenset(
+    {"pde-workbench-fem", "pde-workbench-samples", "pde-workbench-spectral", "pde-workbench-darcy"}
+)
 
 log = logging.getLogger("workbench.plugins")
 C = TypeVar("C", bound=Contribution)
