@@ -5,6 +5,7 @@ Shared by the CLI and the GUI: both validate the same way and get the same Run.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from ..core.params import resolve_params
 from ..core.problem import BoundaryCondition, Problem
 from ..core.run import Run
 from ..plugins.contributions import SolverContribution
+from .torch_context import torch_job_context
 
 
 def build_problem(
@@ -51,11 +53,19 @@ def run_solver(
     control: JobControl | None = None,
     on_event: Callable[[Event], None] | None = None,
 ) -> Run:
-    """Load the solver's implementation and drive it; failures end as a failed Run."""
+    """Load the solver's implementation and drive it; failures end as a failed Run.
+
+    Solvers that need torch run under :func:`torch_job_context` (device selected,
+    inference mode) on the calling thread.
+    """
     run = Run(solver.id, dict(problem.params))
     try:
         job = solver.load()(problem)
+        context = torch_job_context() if "torch" in solver.requires else contextlib.nullcontext()
+        with context as device:
+            if device is not None:
+                run.log.append(f"[info] torch device: {device}")
+            return execute(job, run, control, on_event)
     except Exception as error:  # noqa: BLE001 - a plugin that cannot start is a failed run, not a crash
         run.fail(error)
         return run
-    return execute(job, run, control, on_event)

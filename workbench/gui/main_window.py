@@ -259,6 +259,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._reset_curves()
         self.time_bar.set_times([], follow_latest=True)
         self.run_panel.set_running(True)
+        self.viewport.set_streaming(True)
         self.log("info", f"starting {solver.id}")
         self.controller.start(solver, problem)
         return True
@@ -288,6 +289,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_run_finished(self, run: Run) -> None:
         self.run_panel.set_running(False)
+        self.viewport.set_streaming(False)  # back to full resolution
+        self.show_frame(self.time_bar.index)
         label = f"{run.solver_id} #{len(self.runs) + 1}"
         self.runs.append(RunRecord(label, run, self._pending_conditions))
         wall = run.timings.get("wall_s", 0.0)

@@ -27,6 +27,7 @@ from vtkmodules.vtkRenderingCore import (
 from vtkmodules.vtkCommonCore import vtkLookupTable
 
 from ..core.mesh import Mesh
+from .level_of_detail import stand_in_for
 from .vtk_mesh import field_array, to_vtk_grid
 
 SEQUENTIAL = "viridis"
@@ -120,6 +121,10 @@ class MeshViewport(QtWidgets.QWidget):
         self._finalized = False
         self._grid = None
         self._mesh: Mesh | None = None
+        self._stand_in = None  # a coarse copy of a large mesh, drawn while streaming
+        self._stand_in_grid = None
+        self._streaming = False
+        self._field: tuple[str, np.ndarray, str] | None = None  # full-resolution name, values, location
         self._field_values: np.ndarray | None = None  # keeps the array VTK points into alive
         self._field_name = ""
         self._colormap = ""
@@ -139,11 +144,32 @@ class MeshViewport(QtWidgets.QWidget):
     def set_mesh(self, mesh: Mesh) -> None:
         self._mesh = mesh
         self._grid = to_vtk_grid(mesh)
-        self.mapper.SetInputData(self._grid)
+        self._stand_in = stand_in_for(mesh)
+        self._stand_in_grid = to_vtk_grid(self._stand_in.mesh) if self._stand_in is not None else None
+        self.mapper.SetInputData(self._active_grid())
         if not self.renderer.HasViewProp(self.actor):
             self.renderer.AddActor(self.actor)
         self.clear_field()
         self.reset_camera()
+
+    def set_streaming(self, streaming: bool) -> None:
+        """While a run streams frames, draw a large mesh's coarse stand-in (see level_of_detail)."""
+        if streaming == self._streaming:
+            return
+        self._streaming = streaming
+        if self._grid is None:
+            return
+        self.mapper.SetInputData(self._active_grid())
+        if self._field is not None:
+            name, values, location = self._field
+            self._push_field(name, values, location)
+
+    @property
+    def drawing_stand_in(self) -> bool:
+        return self._streaming and self._stand_in is not None
+
+    def _active_grid(self):
+        return self._stand_in_grid if self.drawing_stand_in else self._grid
 
     def set_field(self, name: str, values: np.ndarray, location: str = "point",
                   value_range: tuple[float, float] | None = None) -> None:
@@ -153,18 +179,26 @@ class MeshViewport(QtWidgets.QWidget):
         values = np.asarray(values)
         if values.ndim > 1:
             values = np.linalg.norm(values, axis=1)
-        array, self._field_values = field_array(name, values)
-        data = self._grid.GetPointData() if location == "point" else self._grid.GetCellData()
-        data.SetScalars(array)
-        self._grid.Modified()
-        self.mapper.SetScalarModeToUsePointData() if location == "point" else self.mapper.SetScalarModeToUseCellData()
-        self.mapper.ScalarVisibilityOn()
-        self._field_name = name
+        self._field = (name, values, location)
+        self._field_values = values
+        self._push_field(name, values, location)
         self.set_range(*(value_range or self.data_range()))
         self.scalar_bar.SetTitle(name)
         self.scalar_bar.VisibilityOn()
 
+    def _push_field(self, name: str, values: np.ndarray, location: str) -> None:
+        shown = self._stand_in.gather(values, location) if self.drawing_stand_in else values
+        array, self._shown_values = field_array(name, shown)
+        grid = self._active_grid()
+        data = grid.GetPointData() if location == "point" else grid.GetCellData()
+        data.SetScalars(array)
+        grid.Modified()
+        self.mapper.SetScalarModeToUsePointData() if location == "point" else self.mapper.SetScalarModeToUseCellData()
+        self.mapper.ScalarVisibilityOn()
+        self._field_name = name
+
     def data_range(self) -> tuple[float, float]:
+        """Range of the full-resolution field (the stand-in never changes the colours)."""
         if self._field_values is None or len(self._field_values) == 0:
             return 0.0, 1.0
         return float(self._field_values.min()), float(self._field_values.max())
@@ -182,7 +216,9 @@ class MeshViewport(QtWidgets.QWidget):
     def clear_field(self) -> None:
         self.mapper.ScalarVisibilityOff()
         self.scalar_bar.VisibilityOff()
+        self._field = None
         self._field_values = None
+        self._shown_values = None
         self._field_name = ""
 
     @property

@@ -1,0 +1,1 @@
+"""Darcy flow on the unit square: random coefficients, finite differences, batched solves."""

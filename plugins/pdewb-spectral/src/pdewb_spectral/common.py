@@ -1,0 +1,127 @@
+"""Shared pieces of the spectral solvers: validation, time grids, wavenumbers, random fields."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from workbench.core.device import select_device
+from workbench.core.errors import ParamError
+from workbench.core.expressions import Expression
+
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+def check_viscosity(nu: float) -> float:
+    nu = float(nu)
+    if not math.isfinite(nu) or nu <= 0.0:
+        raise ParamError(f"viscosity nu = {nu:g} must be a positive number")
+    return nu
+
+
+def check_grid_size(n: int) -> int:
+    if isinstance(n, bool) or int(n) != n:
+        raise ParamError(f"grid size n = {n!r} must be an integer")
+    n = int(n)
+    if n < 8 or n % 2:
+        raise ParamError(f"grid size n = {n} must be even and at least 8")
+    return n
+
+
+def check_positive(name: str, value: float) -> float:
+    value = float(value)
+    if not math.isfinite(value) or value <= 0.0:
+        raise ParamError(f"{name} = {value:g} must be a positive number")
+    return value
+
+
+def validate_common(params: Mapping[str, Any]) -> None:
+    """One-line ParamErrors for everything the ParamSpec ranges cannot express."""
+    check_viscosity(params["nu"])
+    check_grid_size(params["n"])
+    check_positive("dt", params["dt"])
+    check_positive("t_end", params["t_end"])
+    if int(params["n_out"]) < 1:
+        raise ParamError(f"n_out = {params['n_out']} must be at least 1")
+    initial = str(params["initial"]).strip()
+    if initial != "grf":
+        Expression(initial)  # raises ExpressionError (a ParamError) for a bad formula
+
+
+def time_grid(t_end: float, dt: float, n_out: int) -> tuple[int, float]:
+    """Steps per output m and the step dt' = t_end / (n_out m) <= dt that lands exactly on every output."""
+    t_end, dt = check_positive("t_end", t_end), check_positive("dt", dt)
+    if n_out < 1:
+        raise ParamError(f"n_out = {n_out} must be at least 1")
+    per_output = max(1, math.ceil(t_end / (dt * n_out) * (1.0 - 1e-12)))
+    return per_output, t_end / (n_out * per_output)
+
+
+def pick_device(name: str | None = None) -> torch.device:
+    """CUDA when present (workbench.core.device), else the CPU; MPS has no float64 FFT, so it falls back too."""
+    try:
+        device = select_device(name or None)
+    except RuntimeError as error:
+        raise ParamError(str(error)) from None
+    return torch.device("cpu") if device.type == "mps" else device
+
+
+def dealias_mask(n: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """2/3 rule on n points: keep the integer wavenumbers m with 3|m| < n.
+
+    A product of two fields with |p|, |q| <= K aliases p + q onto p + q - n, which lies
+    outside the kept band iff n > 3K, so the kept modes of a product are exact.
+    Returns (mask over rfft modes 0..n/2, mask over fft modes in fft order).
+    """
+    half = torch.arange(n // 2 + 1, device=device)
+    full = torch.fft.fftfreq(n, d=1.0 / n, device=device).round().long()
+    return 3 * half < n, 3 * full.abs() < n
+
+
+def evaluate_initial(text: str, points: np.ndarray, what: str = "initial") -> np.ndarray:
+    """An expression on grid points, refusing NaN or infinite values with a ParamError."""
+    values = Expression(text)(points, 0.0)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        where = points[np.argmax(bad)]
+        raise ParamError(
+            f"{what} '{text}' is not finite at {bad.sum()} grid point(s), e.g. at ({', '.join(f'{c:.4g}' for c in where)})"
+        )
+    return values
+
+
+def grf_periodic(batch: int, shape: tuple[int, ...], alpha: float, tau: float, scale: float,
+                 generator: torch.Generator | None = None, dtype=torch.float64, device=None) -> torch.Tensor:
+    """Samples of the zero-mean periodic Gaussian random field with covariance scale (-Lap + tau^2 I)^(-alpha).
+
+    On the unit torus the covariance operator is diagonal in Fourier space with
+    eigenvalues lambda_k = scale (4 pi^2 |k|^2 + tau^2)^(-alpha); the k = 0 one is set to 0
+    (zero mean). Real white noise eta on the grid is coloured in Fourier space,
+    u = n^(d/2) ifft(sqrt(lambda) fft(eta)), which is real by construction and has the
+    grid covariance E u(x) u(y) = sum_k lambda_k exp(2 pi i k.(x - y)) (modes up to Nyquist).
+    The noise is drawn on the CPU with ``generator`` so a seed gives the same field on any device.
+    """
+    d = len(shape)
+    noise = torch.randn((batch, *shape), generator=generator, dtype=torch.float64)
+    k2 = torch.zeros(tuple(shape[:-1]) + (shape[-1] // 2 + 1,), dtype=torch.float64)
+    for axis, n in enumerate(shape):
+        freq = torch.fft.rfftfreq(n, d=1.0 / n) if axis == d - 1 else torch.fft.fftfreq(n, d=1.0 / n)
+        view = [1] * d
+        view[axis] = -1
+        k2 = k2 + (freq ** 2).reshape(view)
+    sqrt_eig = torch.sqrt(scale * (4.0 * math.pi ** 2 * k2 + tau ** 2) ** (-alpha))
+    sqrt_eig.reshape(-1)[0] = 0.0
+    dims = tuple(range(-d, 0))
+    field = torch.fft.irfftn(torch.fft.rfftn(noise, dim=dims) * sqrt_eig, s=shape, dim=dims)
+    field = field * math.sqrt(math.prod(shape))
+    return field.to(device=device, dtype=dtype)
+
+
+def make_generator(seed: int) -> torch.Generator:
+    generator = torch.Generator()
+    generator.manual_seed(int(seed))
+    return generator
