@@ -25,6 +25,7 @@ from ..core.run import Run, RunStatus
 from ..io.meshes import SAMPLE_PREFIX, open_mesh
 from ..plugins.contributions import SampleDataContribution, SolverContribution
 from ..plugins.host import PluginHost
+from .field_choice import chosen_values, field_choices
 from .run_panel import RunPanel, TimeBar
 from .scheduler import RenderScheduler
 from .viewport import MeshViewport
@@ -267,7 +268,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_frame(self, frame: Frame) -> None:
         self.frames.append(frame)
         if self.field_combo.count() == 0:
-            self.field_combo.addItems(list(frame.fields))
+            self.field_combo.addItems(field_choices(frame.fields))
         self.time_bar.set_times([f.time for f in self.frames])
         if self.time_bar.index == len(self.frames) - 1:  # following the newest frame
             self.scheduler.submit("main", lambda f=frame: self._draw(f))
@@ -306,7 +307,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.frames = list(record.run.frames)
         self.field_combo.clear()
         if self.frames:
-            self.field_combo.addItems(list(self.frames[0].fields))
+            self.field_combo.addItems(field_choices(self.frames[0].fields))
         self.time_bar.set_times([f.time for f in self.frames], follow_latest=True)
         self.time_bar.select(len(self.frames) - 1)
         self.show_frame(len(self.frames) - 1)
@@ -316,11 +317,11 @@ class MainWindow(QtWidgets.QMainWindow):
             self.scheduler.submit("main", lambda f=self.frames[index]: self._draw(f))
 
     def _draw(self, frame: Frame) -> None:
-        name = self.field_combo.currentText() or next(iter(frame.fields), "")
-        field = frame.fields.get(name)
-        if field is None:
+        choice = self.field_combo.currentText() or next(iter(field_choices(frame.fields)), "")
+        chosen = chosen_values(frame.fields, choice)
+        if chosen is None:
             return
-        self.viewport.set_field(name, field.values, field.location)
+        self.viewport.set_field(choice, *chosen)
         self.viewport.render()
 
     # -- probes ---------------------------------------------------------------------------
@@ -331,12 +332,16 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def probe_series(self) -> tuple[np.ndarray, np.ndarray]:
         """Time series of the current field at the probe point."""
-        name = self.field_combo.currentText()
-        frames = [f for f in self.frames if name in f.fields and f.fields[name].location == "point"]
-        if self.probe_point is None or not frames:
+        if self.probe_point is None:
             return np.empty(0), np.empty(0)
-        values = [np.atleast_1d(f.fields[name].values[self.probe_point])[0] for f in frames]
-        return np.array([f.time for f in frames]), np.array(values)
+        choice = self.field_combo.currentText()
+        times, values = [], []
+        for frame in self.frames:
+            chosen = chosen_values(frame.fields, choice)
+            if chosen is not None and chosen[1] == "point":
+                times.append(frame.time)
+                values.append(chosen[0][self.probe_point])
+        return np.array(times), np.array(values, dtype=float)
 
     def _update_probe(self) -> None:
         times, values = self.probe_series()

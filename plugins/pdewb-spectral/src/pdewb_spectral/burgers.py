@@ -68,9 +68,16 @@ GRF_ALPHA, GRF_TAU, GRF_SCALE = 2.0, 5.0, 625.0
 
 
 def grid_mesh(params: Mapping[str, Any]) -> Mesh:
-    """interval_mesh(n): n + 1 points on [0, 1]; the last is the periodic copy of x = 0."""
+    """interval_mesh(n): n + 1 points on [0, 1]; the last is the periodic copy of x = 0.
+
+    Validates the parameters first (an initial expression is evaluated on the grid, so NaN
+    values are reported by ``build_problem``, before the run starts).
+    """
     validate_common(params)
-    return interval_mesh(check_grid_size(params["n"]))
+    n = check_grid_size(params["n"])
+    if str(params["initial"]).strip() != "grf":
+        evaluate_initial(str(params["initial"]).strip(), np.arange(n, dtype=np.float64)[:, None] / n)
+    return interval_mesh(n)
 
 
 def grf_periodic_1d(batch: int, n: int, generator: torch.Generator | None = None, dtype=torch.float64,

@@ -49,7 +49,10 @@ def validate_common(params: Mapping[str, Any]) -> None:
         raise ParamError(f"n_out = {params['n_out']} must be at least 1")
     initial = str(params["initial"]).strip()
     if initial != "grf":
-        Expression(initial)  # raises ExpressionError (a ParamError) for a bad formula
+        try:
+            Expression(initial)
+        except ParamError as error:
+            raise ParamError(f"parameter 'initial': {error} (or use 'grf')") from None
 
 
 def time_grid(t_end: float, dt: float, n_out: int) -> tuple[int, float]:

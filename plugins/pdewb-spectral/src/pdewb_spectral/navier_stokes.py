@@ -62,9 +62,17 @@ FNO_FORCING = "0.1*(sin(2*pi*(x+y)) + cos(2*pi*(x+y)))"
 
 
 def grid_mesh(params: Mapping[str, Any]) -> Mesh:
-    """rectangle_mesh(n): (n + 1)^2 points on [0, 1]^2; the last row and column are periodic copies."""
+    """rectangle_mesh(n): (n + 1)^2 points on [0, 1]^2; the last row and column are periodic copies.
+
+    Validates the parameters first (initial and forcing expressions are evaluated on the
+    grid, so NaN values are reported by ``build_problem``, before the run starts).
+    """
     validate_common(params)
-    return rectangle_mesh(check_grid_size(params["n"]))
+    n = check_grid_size(params["n"])
+    if str(params["initial"]).strip() != "grf":
+        evaluate_initial(str(params["initial"]).strip(), grid_points(n))
+    evaluate_initial(params["forcing"], grid_points(n), what="forcing")
+    return rectangle_mesh(n)
 
 
 def grid_points(n: int) -> np.ndarray:
