@@ -35,7 +35,7 @@ def test_gui_benchmark_quick_prints_the_table():
     assert machine and "cores" in machine[0] and "renderer:" in machine[0], result.stdout
     for row in ("cold start: snippet top -> window shown", "cold start: 'torch' in sys.modules",
                 "set_field alone, 10k points", "set_field + render(), 10k points",
-                "event-loop stall while frames stream, max", "event-loop stall while running, p99"):
+                "event-loop stall while frames stream, max", "event-loop stall while frames stream, p99"):
         assert any(line.startswith(row) for line in lines), f"no row '{row}' in:\n{result.stdout}"
     run_rows = [line for line in lines if line.startswith("run: ")]
     assert run_rows and "5/5 frames of 10k points, succeeded" in run_rows[0], result.stdout

@@ -43,3 +43,15 @@ def test_bad_n_is_a_one_line_param_error(solver, n):
     with pytest.raises(ParamError) as info:
         build_problem(solver, None, {"n": n})
     assert "\n" not in str(info.value) and "n" in str(info.value)
+
+
+def test_frame_values_follow_the_mesh_point_order(solver):
+    """a from an expression, evaluated at the grid mesh points, equals the frame's a (x fastest ordering)."""
+    problem = build_problem(solver, None, {"n": 8, "coefficient": "expression",
+                                           "coefficient_expression": "1 + x + 3*y"})
+    run = run_solver(solver, problem)
+    x, y = problem.mesh.points[:, 0], problem.mesh.points[:, 1]
+    assert np.allclose(run.frames[0].fields["a"].values, 1 + x + 3 * y)
+    u = run.frames[0].fields["u"].values
+    on_boundary = (x == 0) | (x == 1) | (y == 0) | (y == 1)
+    assert np.all(u[on_boundary] == 0) and np.all(u[~on_boundary] > 0)

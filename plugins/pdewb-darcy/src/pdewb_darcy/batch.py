@@ -58,7 +58,7 @@ import scipy.sparse.linalg as spla
 from threadpoolctl import threadpool_limits
 
 from .darcy import Stencil, check_n, source_values
-from .krylov import CG_RTOL, Deflation, DirectSolver, amg_hierarchy, pcg, ritz_update
+from .krylov import CG_RTOL, DirectSolver, amg_hierarchy, pcg, ritz_update
 
 METHODS = ("independent", "direct", "amg-per-sample", "shared-preconditioner", "recycled", "recycled-amg")
 
