@@ -24,6 +24,7 @@ import argparse
 from pathlib import Path
 
 import gmsh
+from gmsh_output import mesh_and_write
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "src" / "pdewb_samples" / "data" / "l_shape.msh"
 
@@ -72,20 +73,7 @@ def build(output: Path) -> None:
         field.setNumber(threshold, "DistMin", 0.0)
         field.setNumber(threshold, "DistMax", GRADING_DISTANCE)
         field.setAsBackgroundMesh(threshold)
-        gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
-        gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
-        gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
-        gmsh.option.setNumber("Mesh.Algorithm", 6)
-        gmsh.option.setNumber("Mesh.RandomSeed", 1)
-
-        gmsh.model.mesh.generate(2)
-        gmsh.model.mesh.optimize("Laplace2D")
-
-        gmsh.option.setNumber("Mesh.SaveAll", 0)
-        gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
-        gmsh.option.setNumber("Mesh.Binary", 0)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        gmsh.write(str(output))
+        mesh_and_write(output)
     finally:
         gmsh.finalize()
 

@@ -31,6 +31,7 @@ import math
 from pathlib import Path
 
 import gmsh
+from gmsh_output import mesh_and_write
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "src" / "pdewb_samples" / "data" / "plate_with_hole.msh"
 
@@ -92,21 +93,7 @@ def build(output: Path) -> None:
         gmsh.model.mesh.field.setNumber(threshold, "DistMin", 0.0)
         gmsh.model.mesh.field.setNumber(threshold, "DistMax", GRADING_DISTANCE)
         gmsh.model.mesh.field.setAsBackgroundMesh(threshold)
-        gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
-        gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
-        gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
-        gmsh.option.setNumber("Mesh.Algorithm", 6)  # Frontal-Delaunay: well-shaped triangles
-        gmsh.option.setNumber("Mesh.RandomSeed", 1)
-
-        gmsh.model.mesh.generate(2)
-        gmsh.model.mesh.optimize("Laplace2D")
-
-        # Only elements of physical groups are saved; that is all of them here.
-        gmsh.option.setNumber("Mesh.SaveAll", 0)
-        gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
-        gmsh.option.setNumber("Mesh.Binary", 0)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        gmsh.write(str(output))
+        mesh_and_write(output)
     finally:
         gmsh.finalize()
 
