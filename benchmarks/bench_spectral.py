@@ -6,7 +6,8 @@
 (a) numpy reference: numpy.fft, the same schemes (Burgers IF-RK4, NS CN + Heun, 2/3 rule),
     a Python loop over samples; (b) pdewb_spectral's batched torch solvers on the CPU;
 (c) the same on CUDA when available. Everything in float64 (the numpy reference is also
-checked against the torch result, so the comparison is between equal computations).
+checked against the torch result, so the comparison is between equal computations);
+``--float32`` runs the torch solvers in float32 instead.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ def timed(fn):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes")
+    parser.add_argument("--float32", action="store_true", help="torch runs in float32 (the numpy reference stays float64)")
     parser.add_argument("--batch", type=int, default=None, help="batch size of the torch runs (default 64; 16 quick)")
     args = parser.parse_args()
     quick = args.quick
@@ -128,6 +130,8 @@ def main() -> None:
             ref_fn = lambda w: ns_numpy(w, nu, dt, t_end, n_out, f)  # noqa: E731
             torch_fn = lambda x, dev: ns_batch(x, nu, dt, t_end, n_out, dev, forcing=torch.tensor(f))  # noqa: E731
         x_np = x0.numpy()
+        if args.float32:
+            x0 = x0.float()
         t_np, ref = timed(lambda: [ref_fn(x_np[i]) for i in range(n_numpy)])
         t_np /= n_numpy
         torch_fn(x0[:2], "cpu")  # warm-up: the first torch FFT call pays a one-off start-up cost (~2 s)
@@ -143,7 +147,7 @@ def main() -> None:
             gpu_text = "   no GPU"
         rows.append((case["name"], f"n={n}", f"nu={nu:g}", f"{steps} steps", f"{t_np * 1e3:9.2f} ms",
                      f"{t_cpu * 1e3:9.2f} ms", gpu_text, f"{t_np / t_cpu:6.1f}x", f"{agreement:.1e}"))
-    print(f"float64; torch {torch.__version__}, {torch.get_num_threads()} CPU threads; batch B = {batch}; "
+    print(f"numpy float64, torch {'float32' if args.float32 else 'float64'}; torch {torch.__version__}, {torch.get_num_threads()} CPU threads; batch B = {batch}; "
           f"numpy timed on {n_numpy} samples one at a time")
     header = ("case", "grid", "viscosity", "time steps", "(a) numpy/sample", "(b) torch CPU/sample",
               "(c) CUDA/sample", "(a)/(b)", "max|a-b|")
