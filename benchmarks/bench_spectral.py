@@ -13,7 +13,6 @@ checked against the torch result, so the comparison is between equal computation
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import numpy as np

@@ -56,6 +56,7 @@ from .common import (
     grf_periodic,
     make_generator,
     pick_device,
+    record_trajectory,
     time_grid,
     validate_common,
 )
@@ -155,16 +156,7 @@ def solve_batch(u0: torch.Tensor, nu: float, dt: float, t_end: float, n_out: int
         u0 = u0.to(torch.float64)
     per_output, dt = time_grid(t_end, dt, int(n_out))
     stepper = BurgersStepper(u0, nu, dt, cfl_max)
-    out = torch.empty((u0.shape[0], int(n_out) + 1, u0.shape[1]), dtype=u0.dtype, device=device)
-    out[:, 0] = stepper.physical()
-    with torch.no_grad():
-        for i in range(1, int(n_out) + 1):
-            for _ in range(per_output):
-                stepper.step()
-            out[:, i] = stepper.physical()
-    if not bool(torch.isfinite(out).all()):
-        raise SolverDiverged(f"Burgers: non-finite values at t = {t_end:g}; reduce dt")
-    return out
+    return record_trajectory(stepper.step, stepper.physical, int(n_out), per_output, "Burgers", t_end)
 
 
 def initial_state(params: Mapping[str, Any], dtype=torch.float64, device=None) -> torch.Tensor:

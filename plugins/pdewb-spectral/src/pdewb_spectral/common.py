@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from workbench.core.device import select_device
-from workbench.core.errors import ParamError
+from workbench.core.errors import ParamError, SolverDiverged
 from workbench.core.expressions import Expression
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -128,3 +128,23 @@ def make_generator(seed: int) -> torch.Generator:
     generator = torch.Generator()
     generator.manual_seed(int(seed))
     return generator
+
+
+def record_trajectory(step, state, n_out: int, per_output: int, label: str, t_end: float):
+    """Advance with ``step()`` and keep ``state()`` at the n_out + 1 output times: (B, n_out + 1, ...).
+
+    A non-finite state ends the run with SolverDiverged rather than NaN frames.
+    """
+    import torch
+
+    first = state()
+    out = torch.empty((first.shape[0], n_out + 1, *first.shape[1:]), dtype=first.dtype, device=first.device)
+    out[:, 0] = first
+    with torch.no_grad():
+        for i in range(1, n_out + 1):
+            for _ in range(per_output):
+                step()
+            out[:, i] = state()
+    if not bool(torch.isfinite(out).all()):
+        raise SolverDiverged(f"{label}: non-finite values by t = {t_end:g}; reduce dt")
+    return out

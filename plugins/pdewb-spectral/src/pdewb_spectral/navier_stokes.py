@@ -48,6 +48,7 @@ from .common import (
     grf_periodic,
     make_generator,
     pick_device,
+    record_trajectory,
     time_grid,
     validate_common,
 )
@@ -181,16 +182,7 @@ def solve_batch(w0: torch.Tensor, nu: float, dt: float, t_end: float, n_out: int
         w0 = w0.to(torch.float64)
     per_output, dt = time_grid(t_end, dt, int(n_out))
     stepper = VorticityStepper(w0, nu, dt, forcing, cfl_max)
-    out = torch.empty((w0.shape[0], int(n_out) + 1, *w0.shape[1:]), dtype=w0.dtype, device=device)
-    out[:, 0] = stepper.vorticity()
-    with torch.no_grad():
-        for i in range(1, int(n_out) + 1):
-            for _ in range(per_output):
-                stepper.step()
-            out[:, i] = stepper.vorticity()
-    if not bool(torch.isfinite(out).all()):
-        raise SolverDiverged(f"Navier-Stokes: non-finite values by t = {t_end:g}; reduce dt")
-    return out
+    return record_trajectory(stepper.step, stepper.vorticity, int(n_out), per_output, "Navier-Stokes", t_end)
 
 
 def initial_vorticity(params: Mapping[str, Any], dtype=torch.float64, device=None) -> torch.Tensor:
