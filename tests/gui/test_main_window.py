@@ -234,3 +234,18 @@ def test_comparing_two_runs_from_the_runs_panel(qtbot, window):
     a, b = (r.run.frames[-1].fields["u"].values for r in window.runs)
     assert metrics["relative_l2_final"] == pytest.approx(relative_l2(window.mesh, b, a))
     assert 0 < metrics["relative_l2_final"] < 0.05  # two consistent schemes, close but not equal
+
+
+def test_a_solver_with_its_own_grid_runs_without_opening_a_mesh(qtbot, window, pixels):
+    pytest.importorskip("torch")
+    window.run_panel.select_solver("spectral.navier_stokes")
+    window.run_panel.form.set_values({"n": 32, "t_end": 0.2, "dt": 0.01, "n_out": 4, "initial": "sin(2*pi*x)*cos(2*pi*y)"})
+    assert window.mesh is None
+    assert window.start_run()
+    run = wait_finished(qtbot, window)
+    assert run.status is RunStatus.SUCCEEDED, run.error
+    assert window.mesh.n_points == 33 * 33  # the solver's periodic grid, shown in the viewport
+    assert len(window.frames) == 5
+    flush(qtbot, window)
+    image = window.viewport.capture()
+    assert pixels.coloured(image) > 0.1 * image.shape[0] * image.shape[1]
