@@ -674,7 +674,7 @@ def test_cell_block_rejects_unknown_type_lazily():
     block = CellBlock("hexagon", np.zeros((1, 6), dtype=int), np.zeros(1))
     assert len(block) == 1
     with pytest.raises(MeshError, match="unsupported cell type 'hexagon'"):
-        block.kind
+        _ = block.kind
 
 
 # -- the sample-data plugin -------------------------------------------------------------------------

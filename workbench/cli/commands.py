@@ -66,6 +66,63 @@ def run(args: argparse.Namespace) -> int:
     return _report_run(args, result, pvd)
 
 
+def datagen(args: argparse.Namespace) -> int:
+    """Generate (or resume) a data set; Ctrl-C keeps the partial file for the next run."""
+    import contextlib
+    import time
+
+    from ..io.datasets import DatasetInterrupted, generate_dataset
+
+    host = load_plugins()
+    solver = host.solver(args.solver)
+    if not solver.dataset:
+        with_data = ", ".join(c.id for c in host.contributions(type(solver)) if c.dataset) or "none installed"
+        raise ParamError(f"'{solver.id}' cannot generate data sets (solvers that can: {with_data})")
+    params = dict(_parse_assignment(text) for text in args.set)
+    quiet = args.quiet or args.json
+    interactive = sys.stderr.isatty()
+    last = [0.0]
+
+    def progress(done: int, total: int, rate: float) -> None:
+        if quiet:
+            return
+        now = time.perf_counter()
+        if done < total and now - last[0] < (0.2 if interactive else 2.0):
+            return
+        last[0] = now
+        text = f"{solver.id}: {done} / {total} samples, {rate:.3g} samples/s"
+        if interactive:
+            print(f"\r{text:<60}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
+        else:
+            print(text, file=sys.stderr)
+
+    if "torch" in solver.requires:
+        from ..compute.torch_context import torch_job_context
+
+        context = torch_job_context()
+    else:
+        context = contextlib.nullcontext()
+    try:
+        with context as device:
+            summary = generate_dataset(solver, args.out, args.samples, params, batch=args.batch, seed=args.seed,
+                                       overwrite=args.overwrite, device=device, progress=progress)
+    except DatasetInterrupted as stop:
+        if interactive and not quiet:
+            print(file=sys.stderr)
+        print(f"pdewb: interrupted after {stop.completed} of {stop.samples} samples; run the same command to resume",
+              file=sys.stderr)
+        return EXIT_CANCELLED
+    if args.json:
+        print_json(summary.describe())
+        return EXIT_OK
+    rows = [("output", str(summary.path)), ("samples", summary.samples),
+            ("resumed from", summary.resumed_from), ("wall time", f"{summary.seconds:.3f} s"),
+            ("samples/s", f"{summary.samples_per_s:.3g}")]
+    rows += [(f"field {name}", f"{summary.dtypes[name]} {tuple(shape)}") for name, shape in summary.fields.items()]
+    print_table([solver.id, ""], rows)
+    return EXIT_OK
+
+
 def demo(args: argparse.Namespace) -> int:
     """Heat flowing out of a hot hole into a cold plate, then checked against its steady state."""
     scenario = Scenario(

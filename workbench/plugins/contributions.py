@@ -58,11 +58,15 @@ class Contribution:
 
     def load(self) -> Any:
         """Import and return the implementation."""
+        return self._import(self.implementation)
+
+    def _import(self, target: str) -> Any:
+        """Import one of this contribution's import strings; errors name the contribution."""
         missing = self.missing_requirements()
         if missing:
             raise PluginError(f"'{self.id}' needs {', '.join(missing)}, which is not installed")
         try:
-            return import_string(self.implementation)
+            return import_string(target)
         except PluginError as error:
             raise PluginError(f"'{self.id}': {error}") from error.__cause__
 
@@ -86,6 +90,13 @@ class SolverContribution(Contribution):
     finite differences on a grid) set ``grid`` to the import string of
     ``grid_mesh(params) -> Mesh``: the mesh whose points carry their frames'
     values. They run without a user mesh; the GUI shows that grid.
+
+    Solvers that can generate training data set ``dataset`` to the import string of
+    ``generate_batch(params, seeds, device) -> dict[str, np.ndarray]`` (arrays with a
+    leading batch axis, sample b drawn from ``seeds[b]`` alone). ``dataset_metadata(params)
+    -> dict`` (JSON-able grid, times, fields) lives next to it: in the same module, or in
+    the same class for a dotted path such as ``"pkg.dataset:Burgers.generate_batch"``. Used by
+    ``pdewb datagen`` (:mod:`workbench.io.datasets`, ``docs/plugins.md``).
     """
 
     family: ClassVar[str] = "reference_solver"
@@ -95,16 +106,22 @@ class SolverContribution(Contribution):
     cell_types: tuple[str, ...] = ()
     boundary_kinds: tuple[str, ...] = ()
     grid: str = ""
+    dataset: str = ""
 
     def grid_mesh(self, params) -> Mesh:
         """The solver's own mesh for resolved ``params`` (only for solvers with a ``grid``)."""
         if not self.grid:
             raise PluginError(f"'{self.id}' works on the user's mesh and has no grid of its own")
-        try:
-            build = import_string(self.grid)
-        except PluginError as error:
-            raise PluginError(f"'{self.id}': {error}") from error.__cause__
-        return build(params)
+        return self._import(self.grid)(params)
+
+    def dataset_functions(self):
+        """``(generate_batch, dataset_metadata)`` named by ``dataset`` (only for solvers with one)."""
+        if not self.dataset:
+            raise PluginError(f"'{self.id}' cannot generate data sets (it declares no 'dataset')")
+        module, _, path = self.dataset.partition(":")
+        container = path.rpartition(".")[0]
+        sibling = f"{module}:{container + '.' if container else ''}dataset_metadata"
+        return self._import(self.dataset), self._import(sibling)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ DARCY = SolverContribution(
     "a constant or an expression.",
     equation="darcy",
     grid="pdewb_darcy.darcy:grid_mesh",
+    dataset="pdewb_darcy.dataset:generate_batch",
     params=(
         ParamSpec("n", "int", 64, minimum=4, help="Grid cells per side (even); (n + 1)^2 nodes, (n - 1)^2 unknowns."),
         ParamSpec(

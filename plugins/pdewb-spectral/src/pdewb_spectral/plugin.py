@@ -21,6 +21,7 @@ BURGERS = SolverContribution(
     equation="burgers",
     time_dependent=True,
     grid="pdewb_spectral.burgers:grid_mesh",
+    dataset="pdewb_spectral.dataset:Burgers.generate_batch",
     requires=("torch",),
     params=(
         ParamSpec("nu", "float", 0.1, minimum=0.0,
@@ -41,6 +42,7 @@ NAVIER_STOKES = SolverContribution(
     equation="navier_stokes_vorticity",
     time_dependent=True,
     grid="pdewb_spectral.navier_stokes:grid_mesh",
+    dataset="pdewb_spectral.dataset:NavierStokes.generate_batch",
     requires=("torch",),
     params=(
         ParamSpec("nu", "float", 1e-3, minimum=0.0, help="Viscosity, > 0 (typically 1e-3 down to 1e-5)."),

@@ -1,0 +1,72 @@
+"""Data sets of Darcy flow for ``pdewb datagen``: (coefficient a, solution u) pairs.
+
+Sample b uses only ``seeds[b]``: its coefficient is ``darcy_coefficients(1, n, seed)``,
+exactly what ``darcy.fd`` computes with ``seed = seeds[b]`` (so one sample can be
+re-run alone in the GUI or with ``pdewb run``). The solves use the fastest method the
+batch study measured (:mod:`pdewb_darcy.batch`): a new AMG hierarchy per sample with
+CG (``amg-per-sample``) from n = 256 on, the tuned sparse LU (``direct``) below. Both
+are per-sample methods, so a sample's solution does not depend on its batch either
+(the batch-coupled methods ``shared-preconditioner`` and ``recycled`` would make it do so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from workbench.core.errors import ParamError
+
+from .batch import solve_batch
+from .darcy import check_n, source_values
+from .grf import ALPHA, HIGH, LOW, TAU, darcy_coefficients
+
+#: The grid size from which a fresh AMG hierarchy per sample beats the tuned direct solve.
+AMG_FROM_N = 256
+
+
+def batch_method(params: Mapping[str, Any]) -> str:
+    """'direct' or 'amg-per-sample': by n for linear_solver 'auto', else as asked."""
+    choice = params.get("linear_solver", "auto")
+    if choice == "direct":
+        return "direct"
+    if choice == "amg-cg":
+        return "amg-per-sample"
+    return "amg-per-sample" if check_n(params["n"]) >= AMG_FROM_N else "direct"
+
+
+def _check(params: Mapping[str, Any]) -> int:
+    if params.get("coefficient", "grf") != "grf":
+        raise ParamError("darcy data sets need coefficient = 'grf' (other coefficients give identical samples)")
+    return check_n(params["n"])
+
+
+def generate_batch(params: Mapping[str, Any], seeds, device=None) -> dict[str, np.ndarray]:
+    """{"a": (B, n+1, n+1), "u": (B, n+1, n+1)} float64, sample b from seeds[b] alone; ``device`` is unused."""
+    n = _check(params)
+    seeds = np.asarray(seeds).reshape(-1)
+    a = np.empty((len(seeds), n + 1, n + 1))
+    for b, seed in enumerate(seeds):
+        a[b] = darcy_coefficients(1, n, int(seed))[0]
+    u = solve_batch(a, source_values(params.get("source", "1"), n), method=batch_method(params))
+    return {"a": a, "u": u}
+
+
+def dataset_metadata(params: Mapping[str, Any]) -> dict:
+    n = _check(params)
+    return {
+        "equation": "-div(a grad u) = f on (0, 1)^2, u = 0 on the boundary",
+        "grid": {"kind": "nodes", "dims": 2, "n": n, "shape": [n + 1, n + 1], "domain": [[0, 1], [0, 1]],
+                 "points": "x_i = i / n, y_j = j / n; arrays indexed [sample, j, i] = [sample, y, x]",
+                 "boundary": "u = 0 (boundary nodes included)"},
+        "time_dependent": False,
+        "fields": {
+            "a": {"role": "input", "location": "nodes", "meaning": "coefficient (permeability)",
+                  "recipe": f"{HIGH:g} where a GRF (alpha {ALPHA:g}, tau {TAU:g}, Neumann KL) is >= 0, {LOW:g} elsewhere"},
+            "u": {"role": "output", "location": "nodes", "meaning": "pressure / potential u"},
+        },
+        "source": str(params.get("source", "1")),
+        "linear_solver": batch_method(params),
+        "seed_use": "numpy.random.default_rng(seed) draws the KL coefficients of sample's GRF",
+    }
