@@ -40,6 +40,7 @@ from workbench.core.params import resolve_params
 from workbench.core.problem import Problem
 
 from .assembly import SparsityPattern, mass_matrix, require_simplices, simplex_geometry, stiffness_matrix
+from .coefficients import per_simplex
 from .boundary import BoundaryConditions, ReducedSystem
 from .linalg import spd_solver
 from .plugin import HEAT
@@ -72,7 +73,8 @@ def solve(problem: Problem) -> Iterator[Event]:
     yield Progress(0.0, f"assembling on {mesh.n_cells} cells")
     geometry = simplex_geometry(mesh.points, mesh.simplices)
     pattern = SparsityPattern.from_simplices(mesh.simplices, mesh.n_points)
-    stiffness = stiffness_matrix(geometry, pattern, params["conductivity"])
+    conductivity = per_simplex(params["conductivity"], "conductivity", mesh.points, mesh.simplices)
+    stiffness = stiffness_matrix(geometry, pattern, conductivity)
     mass = mass_matrix(geometry, pattern)
     forcing = _Forcing(Expression(params["source"]), mass, boundary)
 

@@ -9,7 +9,10 @@ _LINEAR_SOLVER = ParamSpec(
     "linear_solver", "choice", "auto", choices=("auto", "direct", "amg-cg"),
     help="Sparse LU ('direct'), conjugate gradients with algebraic multigrid ('amg-cg'), or by size ('auto').",
 )
-_CONDUCTIVITY = ParamSpec("conductivity", "float", 1.0, minimum=1e-12, help="Diffusion coefficient k.")
+_CONDUCTIVITY = ParamSpec(
+    "conductivity", "expression", "1",
+    help="Diffusion coefficient k(x, y, z) > 0, e.g. 2 or where(sin(6*x)*sin(6*y) > 0, 12, 3) for a Darcy medium.",
+)
 
 POISSON = SolverContribution(
     id="fem.poisson",

@@ -24,6 +24,7 @@ from workbench.core.params import resolve_params
 from workbench.core.problem import Problem
 
 from .assembly import SparsityPattern, load_vector, require_simplices, simplex_geometry, stiffness_matrix
+from .coefficients import per_simplex
 from .boundary import BoundaryConditions, ReducedSystem
 from .linalg import spd_solver
 from .plugin import POISSON
@@ -45,7 +46,8 @@ def solve(problem: Problem) -> Iterator[Event]:
     yield Progress(0.0, f"assembling on {mesh.n_cells} cells")
     geometry = simplex_geometry(mesh.points, mesh.simplices)
     pattern = SparsityPattern.from_simplices(mesh.simplices, mesh.n_points)
-    stiffness = stiffness_matrix(geometry, pattern, params["conductivity"])
+    conductivity = per_simplex(params["conductivity"], "conductivity", mesh.points, mesh.simplices)
+    stiffness = stiffness_matrix(geometry, pattern, conductivity)
     source = Expression(params["source"])(mesh.points, 0.0)
     load = load_vector(mesh.points, mesh.simplices, source, geometry.measures) + boundary.neumann_load(0.0)
     system = ReducedSystem.eliminate(stiffness, boundary)
