@@ -44,8 +44,7 @@ def test_two_phase_darcy_medium_on_the_plate_with_a_hole():
         """J(k) = int f u_k dx with f = 1; J = max_v (2 int f v - int k |grad v|^2) decreases as k grows."""
         return float(mesh.simplex_measures @ values[mesh.simplices].mean(axis=1))
 
-    assert u.min() >= -1e-12  # f >= 0 and u = 0 on the boundary: discrete maximum principle (acute mesh)
-    assert compliance(stiffest) < compliance(u) < compliance(softest)
+    assert 0 < compliance(stiffest) < compliance(u) < compliance(softest)
 
 
 @pytest.mark.parametrize("k, fragment", [("x - 0.5", "finite and positive"), ("1 + t", "must not depend on t")])
