@@ -154,6 +154,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
 
+        self.menuBar().addMenu("&Data").addAction("&Generate data set...", self.show_datagen_dialog)
         self.menuBar().addMenu("&Plugins").addAction("&Installed plugins...", self.show_plugins_dialog)
         self.menuBar().addMenu("&Help").addAction("&About", self._about)
 
@@ -370,6 +371,11 @@ class MainWindow(QtWidgets.QMainWindow):
         a, b = self.runs[index_a], self.runs[index_b]
         self.compare_page.set_runs(self.mesh, a.run, b.run, a.name, b.name)
         self.tabs.setCurrentWidget(self.compare_page)
+
+    def show_datagen_dialog(self) -> None:
+        from .datagen_dialog import DatagenDialog
+
+        DatagenDialog(self.host, self).exec()
 
     def show_plugins_dialog(self) -> None:
         from .plugins_dialog import PluginsDialog
