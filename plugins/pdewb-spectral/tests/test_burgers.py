@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from pdewb_spectral.burgers import grf_periodic_1d, solve_batch
 from pdewb_spectral.common import make_generator
+
 from workbench.core.errors import ParamError, SolverDiverged
 
 NU, T_END = 0.1, 0.2

@@ -1,9 +1,9 @@
 """Through the host: descriptors, grid meshes, the job protocol, parameter errors."""
 
 import numpy as np
+import pdewb_spectral.plugin
 import pytest
 
-import pdewb_spectral.plugin
 from workbench.compute.runner import build_problem, run_solver
 from workbench.core import RunStatus
 from workbench.core.errors import ParamError

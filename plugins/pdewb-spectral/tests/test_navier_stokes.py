@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from pdewb_spectral.common import make_generator
 from pdewb_spectral.navier_stokes import VorticityStepper, grf_periodic_2d, grid_points, solve_batch
+
 from workbench.core.errors import ParamError, SolverDiverged
 
 K = 2.0 * math.pi

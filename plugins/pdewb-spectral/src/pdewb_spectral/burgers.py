@@ -31,7 +31,6 @@ the tests against the Cole-Hopf solution).
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -39,7 +38,7 @@ import numpy as np
 import torch
 
 from workbench.core.errors import ParamError, SolverDiverged
-from workbench.core.events import Event, Frame, LogMessage, Progress, Scalars
+from workbench.core.events import Event, Frame, LogMessage, Scalars
 from workbench.core.field import Field
 from workbench.core.mesh import Mesh
 from workbench.core.meshgen import interval_mesh
@@ -51,18 +50,18 @@ from .common import (
     check_grid_size,
     check_positive,
     check_viscosity,
+    complex_dtype,
     dealias_mask,
     evaluate_initial,
     grf_periodic,
     make_generator,
     pick_device,
     record_trajectory,
+    stream_frames,
     time_grid,
     validate_common,
 )
 from .plugin import BURGERS
-
-PROGRESS_INTERVAL_S = 0.05
 
 #: FNO recipe for the initial condition: covariance 625 (-Lap + 25 I)^(-2).
 GRF_ALPHA, GRF_TAU, GRF_SCALE = 2.0, 5.0, 625.0
@@ -99,7 +98,7 @@ class BurgersStepper:
         keep, _ = dealias_mask(self.n, device)
         k = 2.0 * math.pi * torch.arange(self.n // 2 + 1, device=device, dtype=real)
         self.mask = keep.to(real)
-        self.minus_half_ik = (-0.5j * k * self.mask).to(_complex(real))
+        self.minus_half_ik = (-0.5j * k * self.mask).to(complex_dtype(real))
         self.e_half = torch.exp(-nu * k ** 2 * dt / 2.0)
         self.e_full = self.e_half ** 2
         self.u_hat = torch.fft.rfft(u0, dim=-1) * self.mask
@@ -137,9 +136,6 @@ class BurgersStepper:
     def physical(self) -> torch.Tensor:
         return torch.fft.irfft(self.u_hat, n=self.n, dim=-1)
 
-
-def _complex(real: torch.dtype) -> torch.dtype:
-    return torch.complex128 if real == torch.float64 else torch.complex64
 
 
 def solve_batch(u0: torch.Tensor, nu: float, dt: float, t_end: float, n_out: int, device=None,
@@ -183,17 +179,7 @@ def solve(problem: Problem) -> Iterator[Event]:
     stepper = BurgersStepper(u0, nu, dt, params["cfl_max"])
     yield LogMessage(f"{BURGERS.id}: IF-RK4, n = {n}, nu = {nu:g}, {n_steps} steps of dt = {dt:.6g} "
                      f"on {device} ({params['precision']})")
-    yield from _output(stepper, 0)
-    last = time.perf_counter()
-    with torch.no_grad():
-        for frame in range(1, params["n_out"] + 1):
-            for _ in range(per_output):
-                stepper.step()
-                if time.perf_counter() - last >= PROGRESS_INTERVAL_S:
-                    last = time.perf_counter()
-                    yield Progress(stepper.step_count / n_steps, f"step {stepper.step_count} of {n_steps}")
-            yield from _output(stepper, frame)
-            yield Progress(stepper.step_count / n_steps, f"t = {stepper.time:.6g}")
+    yield from stream_frames(stepper, per_output, params["n_out"], _output)
 
 
 def _output(stepper: BurgersStepper, index: int) -> Iterator[Event]:

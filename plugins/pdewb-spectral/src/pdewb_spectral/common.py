@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -11,9 +12,13 @@ import torch
 
 from workbench.core.device import select_device
 from workbench.core.errors import ParamError, SolverDiverged
+from workbench.core.events import Event, Progress
 from workbench.core.expressions import Expression
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+#: A running job reports progress at least this often, so pause and cancel act promptly.
+PROGRESS_INTERVAL_S = 0.05
 
 
 def check_viscosity(nu: float) -> float:
@@ -148,3 +153,25 @@ def record_trajectory(step, state, n_out: int, per_output: int, label: str, t_en
     if not bool(torch.isfinite(out).all()):
         raise SolverDiverged(f"{label}: non-finite values by t = {t_end:g}; reduce dt")
     return out
+
+
+def complex_dtype(real: torch.dtype) -> torch.dtype:
+    """The complex dtype whose parts are ``real``."""
+    return torch.complex128 if real == torch.float64 else torch.complex64
+
+
+def stream_frames(stepper, per_output: int, n_out: int, output: Callable[[Any, int], Iterator[Event]]):
+    """The GUI/CLI job loop: ``output(stepper, i)`` events at each of the n_out + 1 output times,
+    with Progress at least every PROGRESS_INTERVAL_S between them."""
+    n_steps = per_output * n_out
+    yield from output(stepper, 0)
+    last = time.perf_counter()
+    with torch.no_grad():
+        for frame in range(1, n_out + 1):
+            for _ in range(per_output):
+                stepper.step()
+                if time.perf_counter() - last >= PROGRESS_INTERVAL_S:
+                    last = time.perf_counter()
+                    yield Progress(stepper.step_count / n_steps, f"step {stepper.step_count} of {n_steps}")
+            yield from output(stepper, frame)
+            yield Progress(stepper.step_count / n_steps, f"t = {stepper.time:.6g}")

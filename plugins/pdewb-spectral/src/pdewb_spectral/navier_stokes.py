@@ -23,7 +23,6 @@ above ``cfl_max``, or for non-finite values, SolverDiverged is raised naming the
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -31,7 +30,7 @@ import numpy as np
 import torch
 
 from workbench.core.errors import ParamError, SolverDiverged
-from workbench.core.events import Event, Frame, LogMessage, Progress, Scalars
+from workbench.core.events import Event, Frame, LogMessage, Scalars
 from workbench.core.field import Field
 from workbench.core.mesh import Mesh
 from workbench.core.meshgen import rectangle_mesh
@@ -43,18 +42,18 @@ from .common import (
     check_grid_size,
     check_positive,
     check_viscosity,
+    complex_dtype,
     dealias_mask,
     evaluate_initial,
     grf_periodic,
     make_generator,
     pick_device,
     record_trajectory,
+    stream_frames,
     time_grid,
     validate_common,
 )
 from .plugin import NAVIER_STOKES
-
-PROGRESS_INTERVAL_S = 0.05
 
 #: FNO recipe for the initial vorticity: covariance 7^(3/2) (-Lap + 49 I)^(-5/2).
 GRF_ALPHA, GRF_TAU, GRF_SCALE = 2.5, 7.0, 7.0 ** 1.5
@@ -88,9 +87,6 @@ def grf_periodic_2d(batch: int, n: int, generator: torch.Generator | None = None
     return grf_periodic(batch, (n, n), GRF_ALPHA, GRF_TAU, GRF_SCALE, generator, dtype, device)
 
 
-def _complex(real: torch.dtype) -> torch.dtype:
-    return torch.complex128 if real == torch.float64 else torch.complex64
-
 
 class VorticityStepper:
     """CN + Heun for a batch (B, n, n) of vorticity fields, kept in Fourier space."""
@@ -109,7 +105,7 @@ class VorticityStepper:
         k2 = kx ** 2 + ky ** 2
         inv_k2 = 1.0 / torch.where(k2 == 0, torch.ones_like(k2), k2)
         inv_k2[0, 0] = 0.0
-        cplx = _complex(real)
+        cplx = complex_dtype(real)
         self.ikx, self.iky = (1j * kx).to(cplx), (1j * ky).to(cplx)
         self.inv_k2 = inv_k2
         self.explicit = 1.0 - 0.5 * dt * nu * k2
@@ -215,17 +211,7 @@ def solve(problem: Problem) -> Iterator[Event]:
                                forcing if bool(forcing.abs().amax() > 0) else None, params["cfl_max"])
     yield LogMessage(f"{NAVIER_STOKES.id}: CN + Heun, n = {n}, nu = {nu:g}, {n_steps} steps of dt = {dt:.6g} "
                      f"on {device} ({params['precision']})")
-    yield from _output(stepper, 0)
-    last = time.perf_counter()
-    with torch.no_grad():
-        for frame in range(1, params["n_out"] + 1):
-            for _ in range(per_output):
-                stepper.step()
-                if time.perf_counter() - last >= PROGRESS_INTERVAL_S:
-                    last = time.perf_counter()
-                    yield Progress(stepper.step_count / n_steps, f"step {stepper.step_count} of {n_steps}")
-            yield from _output(stepper, frame)
-            yield Progress(stepper.step_count / n_steps, f"t = {stepper.time:.6g}")
+    yield from stream_frames(stepper, per_output, params["n_out"], _output)
 
 
 def _periodic(a: np.ndarray) -> np.ndarray:
