@@ -68,9 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
 def datagen(args: argparse.Namespace) -> int:
     """Generate (or resume) a data set; Ctrl-C keeps the partial file for the next run."""
-    import contextlib
-    import time
-
+    from ..compute.torch_context import job_context
     from ..io.datasets import DatasetInterrupted, generate_dataset
 
     host = load_plugins()
@@ -80,34 +78,18 @@ def datagen(args: argparse.Namespace) -> int:
         raise ParamError(f"'{solver.id}' cannot generate data sets (solvers that can: {with_data})")
     params = dict(_parse_assignment(text) for text in args.set)
     quiet = args.quiet or args.json
-    interactive = sys.stderr.isatty()
-    last = [0.0]
+    printer = _ProgressPrinter(solver.id)
 
     def progress(done: int, total: int, rate: float) -> None:
-        if quiet:
-            return
-        now = time.perf_counter()
-        if done < total and now - last[0] < (0.2 if interactive else 2.0):
-            return
-        last[0] = now
-        text = f"{solver.id}: {done} / {total} samples, {rate:.3g} samples/s"
-        if interactive:
-            print(f"\r{text:<60}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
-        else:
-            print(text, file=sys.stderr)
+        if not quiet:
+            printer(Progress(done / total, f"{done} / {total} samples, {rate:.3g} samples/s"))
 
-    if "torch" in solver.requires:
-        from ..compute.torch_context import torch_job_context
-
-        context = torch_job_context()
-    else:
-        context = contextlib.nullcontext()
     try:
-        with context as device:
+        with job_context(solver.requires) as device:
             summary = generate_dataset(solver, args.out, args.samples, params, batch=args.batch, seed=args.seed,
                                        overwrite=args.overwrite, device=device, progress=progress)
     except DatasetInterrupted as stop:
-        if interactive and not quiet:
+        if printer.interactive and not quiet:
             print(file=sys.stderr)
         print(f"pdewb: interrupted after {stop.completed} of {stop.samples} samples; run the same command to resume",
               file=sys.stderr)

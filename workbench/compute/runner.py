@@ -5,7 +5,6 @@ Shared by the CLI and the GUI: both validate the same way and get the same Run.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -17,7 +16,7 @@ from ..core.params import resolve_params
 from ..core.problem import BoundaryCondition, Problem
 from ..core.run import Run
 from ..plugins.contributions import SolverContribution
-from .torch_context import torch_job_context
+from .torch_context import job_context
 
 
 def build_problem(
@@ -55,14 +54,13 @@ def run_solver(
 ) -> Run:
     """Load the solver's implementation and drive it; failures end as a failed Run.
 
-    Solvers that need torch run under :func:`torch_job_context` (device selected,
-    inference mode) on the calling thread.
+    Solvers that need torch run under :func:`~.torch_context.torch_job_context`
+    (device selected, inference mode) on the calling thread.
     """
     run = Run(solver.id, dict(problem.params))
     try:
         job = solver.load()(problem)
-        context = torch_job_context() if "torch" in solver.requires else contextlib.nullcontext()
-        with context as device:
+        with job_context(solver.requires) as device:
             if device is not None:
                 run.log.append(f"[info] torch device: {device}")
             return execute(job, run, control, on_event)

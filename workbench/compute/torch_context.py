@@ -9,7 +9,7 @@ only for contributions that declare ``requires=("torch",)``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from ..core.device import select_device
 
@@ -24,3 +24,8 @@ def torch_job_context(inference: bool = True) -> Iterator[object]:
         torch.cuda.set_device(device)
     with torch.inference_mode() if inference else contextlib.nullcontext():
         yield device
+
+
+def job_context(requires: Iterable[str]) -> contextlib.AbstractContextManager:
+    """:func:`torch_job_context` for a contribution that requires torch; else one that yields None."""
+    return torch_job_context() if "torch" in requires else contextlib.nullcontext()

@@ -7,7 +7,6 @@ being written (the progress callback raises KeyboardInterrupt there), which leav
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ class DatasetWorker(QtCore.QObject):
 
     @QtCore.Slot(object, str, int, object, int, int, bool)
     def generate(self, solver, out, samples, params, batch, seed, overwrite) -> None:
-        from ..compute.torch_context import torch_job_context
+        from ..compute.torch_context import job_context
         from ..io.datasets import DatasetInterrupted, generate_dataset
 
         def progress(done: int, total: int, rate: float) -> None:
@@ -43,9 +42,8 @@ class DatasetWorker(QtCore.QObject):
             if self.cancel_requested.is_set():
                 raise KeyboardInterrupt  # after a complete batch: the partial file stays consistent
 
-        context = torch_job_context() if "torch" in solver.requires else contextlib.nullcontext()
         try:
-            with context as device:
+            with job_context(solver.requires) as device:
                 summary = generate_dataset(solver, out, samples, params, batch=batch, seed=seed,
                                            overwrite=overwrite, device=device, progress=progress)
         except DatasetInterrupted as stop:
