@@ -125,8 +125,7 @@ class MeshViewport(QtWidgets.QWidget):
         self._stand_in_grid = None
         self._streaming = False
         self._field: tuple[str, np.ndarray, str] | None = None  # full-resolution name, values, location
-        self._field_values: np.ndarray | None = None  # keeps the array VTK points into alive
-        self._field_name = ""
+        self._shown_values: np.ndarray | None = None  # the array VTK points into: kept alive here
         self._colormap = ""
         self.set_colormap(SEQUENTIAL)
         self._picker = vtkCellPicker()
@@ -180,7 +179,6 @@ class MeshViewport(QtWidgets.QWidget):
         if values.ndim > 1:
             values = np.linalg.norm(values, axis=1)
         self._field = (name, values, location)
-        self._field_values = values
         self._push_field(name, values, location)
         self.set_range(*(value_range or self.data_range()))
         self.scalar_bar.SetTitle(name)
@@ -195,13 +193,13 @@ class MeshViewport(QtWidgets.QWidget):
         grid.Modified()
         self.mapper.SetScalarModeToUsePointData() if location == "point" else self.mapper.SetScalarModeToUseCellData()
         self.mapper.ScalarVisibilityOn()
-        self._field_name = name
 
     def data_range(self) -> tuple[float, float]:
         """Range of the full-resolution field (the stand-in never changes the colours)."""
-        if self._field_values is None or len(self._field_values) == 0:
+        if self._field is None or len(self._field[1]) == 0:
             return 0.0, 1.0
-        return float(self._field_values.min()), float(self._field_values.max())
+        values = self._field[1]
+        return float(values.min()), float(values.max())
 
     def set_range(self, low: float, high: float) -> None:
         if high <= low:  # a constant field still needs a non-empty range
@@ -217,13 +215,11 @@ class MeshViewport(QtWidgets.QWidget):
         self.mapper.ScalarVisibilityOff()
         self.scalar_bar.VisibilityOff()
         self._field = None
-        self._field_values = None
         self._shown_values = None
-        self._field_name = ""
 
     @property
     def field_name(self) -> str:
-        return self._field_name
+        return self._field[0] if self._field is not None else ""
 
     def set_colormap(self, colormap: str) -> None:
         if colormap == self._colormap:

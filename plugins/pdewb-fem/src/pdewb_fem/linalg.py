@@ -11,9 +11,11 @@ are computed once and reused at every step.
   (Ruge-Stueben) algebraic multigrid (pyamg), stopped at ||b - A x|| <= rtol ||b||.
   Its cost grows about linearly with the number of unknowns. P1 Laplacians are
   M-matrices, the case classical AMG was designed for: on 5e5 unknowns it needs
-  7 CG iterations and 0.95 s where smoothed aggregation needs 17 and 2.6 s.
-  BLAS runs single-threaded inside: setup and CG make many short vector calls,
-  and OpenBLAS threads waiting for a busy core made them 3-4x slower.
+  7 CG iterations and 1.0 s where smoothed aggregation needs 17 and 2.4 s
+  (benchmarks/solver_crossover.py). BLAS runs single-threaded inside: setup and CG
+  make many short vector calls; on an idle machine threads change nothing, but
+  when another process held a core, OpenBLAS threads waiting for it made the
+  smoothed-aggregation solve 7.0 s instead of 2.55 s.
 * ``auto``: direct up to :data:`DIRECT_LIMIT` unknowns (by dimension; larger
   limits when one matrix serves many time steps), AMG-CG above.
 """
