@@ -25,3 +25,56 @@ def coloured_pixels(image: np.ndarray, saturation: int = 40) -> int:
 def pixels():
     """Pixel-counting helpers for rendered images."""
     return type("Pixels", (), {"lit": staticmethod(lit_pixels), "coloured": staticmethod(coloured_pixels)})
+
+
+RUN_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """Settings in a file of the test's own (recent meshes, disabled plugins), not the user's."""
+    from PySide6 import QtCore
+
+    return QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def new_window(qtbot, settings):
+    """``new_window(host=None)``: a shown MainWindow (built-in plugins by default), closed after the test."""
+    from workbench.gui.main_window import MainWindow
+    from workbench.plugins import load_plugins
+
+    windows = []
+
+    def make(host=None):
+        window = MainWindow(host or load_plugins(safe_mode=True), settings)
+        qtbot.addWidget(window)
+        window.resize(1000, 700)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        if window.file_tasks.busy:  # a test that failed mid-save: let the file thread end first
+            qtbot.waitUntil(lambda w=window: not w.file_tasks.busy, timeout=RUN_TIMEOUT_MS)
+        window.close()
+
+
+def _wait_for_file_task(qtbot, window, kind: str, start) -> bool:
+    with qtbot.waitSignal(window.file_tasks.finished, timeout=RUN_TIMEOUT_MS) as blocker:
+        assert start(), f"the {kind} did not start: {window.log_view.toPlainText()[-500:]}"
+    assert blocker.args[0] == kind
+    return blocker.args[1]
+
+
+@pytest.fixture
+def project_io(qtbot):
+    """``project_io.save(window, path)`` / ``.load(window, path)``: start, wait, return whether it succeeded."""
+    return type("ProjectIO", (), {
+        "save": staticmethod(lambda window, path: _wait_for_file_task(
+            qtbot, window, "save", lambda: window.save_project(path))),
+        "load": staticmethod(lambda window, path: _wait_for_file_task(
+            qtbot, window, "load", lambda: window.load_project(path))),
+    })

@@ -33,7 +33,7 @@ def test_generate_a_small_darcy_data_set(qtbot, dialog, tmp_path):
     assert dialog.start()
     qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
     assert dialog.last_summary is not None and out.exists() and not partial_path(out).exists()
-    arrays, meta = read_dataset(out)
+    arrays, _meta = read_dataset(out)
     assert arrays["u"].shape == (6, 17, 17) and set(np.unique(arrays["a"])) <= {3.0, 12.0}
     assert "wrote" in dialog.status.text()
 

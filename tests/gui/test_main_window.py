@@ -7,7 +7,7 @@ import types
 
 import numpy as np
 import pytest
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtGui, QtWidgets
 
 from workbench.core import RunStatus
 from workbench.gui.main_window import MainWindow
@@ -16,11 +16,6 @@ from workbench.testing import host_with
 
 PLATE = "sample:plate-with-hole"
 RUN_TIMEOUT_MS = 30_000
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
 
 
 def make_window(qtbot, host, settings) -> MainWindow:
@@ -175,10 +170,10 @@ def test_closing_the_window_while_running_cancels_the_job(qtbot, settings):
     window.start_run()
     qtbot.waitUntil(lambda: len(window.frames) >= 2, timeout=RUN_TIMEOUT_MS)
     window.close()
-    assert window.controller.thread.isFinished()
+    assert window.controller.threads and all(t.isFinished() for t in window.controller.threads.values())
 
 
-def test_export_save_and_reload_a_project(qtbot, window, settings, tmp_path):
+def test_export_save_and_reload_a_project(qtbot, window, settings, tmp_path, project_io):
     window.open_mesh(PLATE)
     set_heat(window, t_end=0.05)
     window.start_run()
@@ -200,9 +195,9 @@ def test_export_save_and_reload_a_project(qtbot, window, settings, tmp_path):
     assert len((tmp_path / "probe.csv").read_text().splitlines()) == 1 + len(window.frames)
 
     project = tmp_path / "study.pdewb"
-    assert window.save_project(project)
+    assert project_io.save(window, project)
     reopened = make_window(qtbot, load_plugins(safe_mode=True), settings)
-    assert reopened.load_project(project)
+    assert project_io.load(reopened, project)
     assert [r.name for r in reopened.runs] == [r.name for r in window.runs]
     for old, new in zip(window.runs, reopened.runs):
         assert new.run.status is old.run.status

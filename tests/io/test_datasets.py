@@ -82,6 +82,8 @@ def test_interrupt_then_resume_equals_an_uninterrupted_run(host, tmp_path, monke
     assert not out.exists() and partial_path(out).exists()
     with h5py.File(partial_path(out), "r") as f:
         assert f.attrs["completed"] == 3
+        seconds_before_resume = f.attrs["generation_seconds"]
+    assert seconds_before_resume > 0
     with pytest.raises(DatasetError, match="partial"):
         read_dataset(out)
     with pytest.raises(DatasetError, match="partial"):
@@ -96,6 +98,7 @@ def test_interrupt_then_resume_equals_an_uninterrupted_run(host, tmp_path, monke
         assert np.array_equal(got[name], want[name])
     assert np.array_equal(got_meta["seed"], want_meta["seed"])
     assert got_meta["attributes"]["params"] == want_meta["attributes"]["params"]
+    assert got_meta["attributes"]["generation_seconds"] > seconds_before_resume  # the data cost adds up
 
 
 @pytest.mark.parametrize(

@@ -13,15 +13,18 @@ import numpy as np
 import pytest
 
 from workbench.core import BoundaryCondition, Field, Frame, Run, RunStatus, WorkbenchError
-from workbench.core.meshgen import rectangle_mesh
+from workbench.core.meshgen import interval_mesh, rectangle_mesh
 from workbench.io.meshes import open_mesh
 from workbench.io.project import (
     FORMAT_VERSION,
+    MeshSize,
     Project,
     ProjectError,
     RunEntry,
     load_project,
+    prepare_save,
     save_project,
+    write_prepared,
 )
 from workbench.io.series import write_vtu
 
@@ -406,6 +409,97 @@ def test_a_sample_reference_stays_as_it_is(tmp_path):
     path = save_project(tmp_path / "p.pdewb", make_project("sample:plate-with-hole"))
     assert manifest_of(path)["mesh"] == {"sample": "sample:plate-with-hole"}
     assert load_project(path).mesh == "sample:plate-with-hole"
+
+
+# ---------------------------------------------------------------------------- embedded meshes and mesh sizes
+
+
+def grid_project(mesh=MESH) -> Project:
+    """A solver's own grid: no file to refer to, so it is embedded."""
+    run = succeeded_run() if mesh is MESH else Run("spectral.burgers", {"n": 8}, RunStatus.SUCCEEDED)
+    return Project(mesh="", runs=[RunEntry("grid #1", run)], embedded_mesh=mesh)
+
+
+@pytest.mark.parametrize("mesh", [MESH, interval_mesh(8)], ids=["rectangle", "interval"])
+def test_an_embedded_grid_round_trips_with_its_named_sides(tmp_path, mesh):
+    back = load_project(save_project(tmp_path / "grid.pdewb", grid_project(mesh)))
+    grid = back.embedded_mesh
+    assert back.mesh == "" and back.mesh_size == MeshSize(mesh.n_points, mesh.n_cells)
+    assert np.array_equal(grid.points, mesh.points) and grid.boundary_names() == mesh.boundary_names()
+    for a, b in zip((*mesh.cells, *mesh.boundary), (*grid.cells, *grid.boundary)):
+        assert a.type == b.type and np.array_equal(a.connectivity, b.connectivity) and np.array_equal(a.tags, b.tags)
+    assert np.array_equal(grid.boundary_facets("left"), mesh.boundary_facets("left"))
+    assert manifest_of(tmp_path / "grid.pdewb")["mesh"]["size"] == {"points": mesh.n_points, "cells": mesh.n_cells}
+
+
+def _bad_index(path):
+    with zipfile.ZipFile(path) as archive:
+        triangles = np.load(io.BytesIO(archive.read("arrays/000001.npy")))
+    triangles[0, 0] = MESH.n_points + 5
+    rewrite(path, add={"arrays/000001.npy": npy_bytes(triangles)})
+
+
+def _float_cells(path):
+    with zipfile.ZipFile(path) as archive:
+        triangles = np.load(io.BytesIO(archive.read("arrays/000001.npy")))
+
+    def edit(m):
+        m["mesh"]["embedded"]["cells"][0]["connectivity"]["dtype"] = "<f8"
+    rewrite(path, edit, add={"arrays/000001.npy": npy_bytes(triangles.astype(float))})
+
+
+EMBEDDED_CASES = {
+    "index out of range": (_bad_index, "embedded mesh: "),
+    "float connectivity": (_float_cells, "integers are expected"),
+    "bad physical name": (lambda p: rewrite(p, lambda m: m["mesh"]["embedded"]["physical_names"].update(left="x")),
+                          "physical name 'left' must be [tag, dimension]"),
+    "negative size": (lambda p: rewrite(p, lambda m: m["mesh"]["size"].update(points=-1)), "is not a count"),
+}
+
+
+@pytest.mark.parametrize("case", EMBEDDED_CASES, ids=list(EMBEDDED_CASES))
+def test_a_damaged_embedded_mesh_raises_a_project_error(tmp_path, case):
+    damage, fragment = EMBEDDED_CASES[case]
+    path = save_project(tmp_path / "grid.pdewb", grid_project())
+    damage(path)
+    with pytest.raises(ProjectError, match=r"^grid\.pdewb: ") as caught:
+        load_project(path)
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_mesh_size_is_recorded_and_checks_a_mesh(tmp_path):
+    project = make_project()
+    project.mesh_size = MeshSize.of(MESH)
+    back = load_project(save_project(tmp_path / "p.pdewb", project))
+    assert back.mesh_size == MeshSize(25, 32)
+    assert back.mesh_mismatch(MESH) is None
+    other = rectangle_mesh(3)
+    assert back.mesh_mismatch(other) == "it has 16 points and 18 cells; the project's mesh had 25 points and 32 cells"
+
+
+def test_a_version_1_file_still_loads_and_its_fields_check_a_mesh(tmp_path):
+    path = save_project(tmp_path / "old.pdewb", make_project())
+
+    def as_version_1(m):
+        m["version"] = 1
+        m["mesh"].pop("size", None)
+    rewrite(path, as_version_1)
+    back = load_project(path)
+    assert back.mesh_size is None and back.mesh == "sample:plate-with-hole"
+    assert_same_run(make_project().runs[0], back.runs[0])
+    assert back.mesh_mismatch(MESH) is None  # no size recorded: the runs' fields decide
+    assert back.mesh_mismatch(rectangle_mesh(3)) == "run 'fem.heat #1' has 25 values of 'u' per frame, this mesh has 16 points"
+
+
+def test_preparing_a_save_touches_no_file_and_shares_the_arrays(tmp_path):
+    project = make_project()
+    prepared = prepare_save(tmp_path / "p.pdewb", project)
+    assert list(tmp_path.iterdir()) == []
+    first_u = project.runs[0].run.frames[0].fields["u"].values
+    assert any(array is first_u for _, array in prepared.arrays)  # no copy: field arrays are read-only
+    assert prepared.nbytes == sum(a.nbytes for _, a in prepared.arrays)
+    back = load_project(write_prepared(prepared))
+    assert_same_run(project.runs[0], back.runs[0])
 
 
 # ---------------------------------------------------------------------------- timing (run with PDEWB_BENCH=1 -s)

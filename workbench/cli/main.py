@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..core.errors import WorkbenchError
-from . import commands
+from . import commands, surrogate_commands
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -71,6 +71,28 @@ def build_parser() -> argparse.ArgumentParser:
     datagen.add_argument("--overwrite", action="store_true", help="replace an existing file (or partial file)")
     datagen.add_argument("--quiet", action="store_true", help="no progress on stderr")
     datagen.set_defaults(handler=commands.datagen)
+
+    train = sub.add_parser("train", parents=[common], help="train an operator surrogate on a data set")
+    train.add_argument("--surrogate", required=True, help="surrogate id, e.g. operators.fno")
+    train.add_argument("--data", required=True, metavar="PATH.h5", help="training data set (pdewb datagen)")
+    train.add_argument("--out", required=True, metavar="PATH.safetensors", help="checkpoint to write")
+    train.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="set a hyperparameter")
+    train.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    train.set_defaults(handler=surrogate_commands.train)
+
+    compare = sub.add_parser("compare", parents=[common], help="surrogate versus reference on held-out samples")
+    compare.add_argument("--model", required=True, metavar="PATH.safetensors", help="trained surrogate checkpoint")
+    compare.add_argument("--data", required=True, metavar="PATH.h5", help="test data set (other seeds than training)")
+    compare.add_argument("--samples", type=int, metavar="N", help="use the first N samples (default: all)")
+    compare.add_argument("--batch", type=int, default=32, metavar="B", help="queries per call when batched (32)")
+    compare.add_argument("--repeats", type=int, default=3, metavar="R", help="timing repeats (median; default 3)")
+    compare.set_defaults(handler=surrogate_commands.compare)
+
+    model = sub.add_parser("model", parents=[common], help="inspect surrogate checkpoints")
+    model_sub = model.add_subparsers(dest="model_command", required=True, parser_class=_Parser)
+    model_info = model_sub.add_parser("info", parents=[common], help="what a checkpoint holds (header only)")
+    model_info.add_argument("model", metavar="PATH.safetensors")
+    model_info.set_defaults(handler=surrogate_commands.model_info)
 
     demo = sub.add_parser("demo", parents=[common], help="solve the heat equation on a sample mesh")
     demo.add_argument("--out", default="results/demo", help="output folder (default: results/demo)")

@@ -26,6 +26,9 @@ def torch_job_context(inference: bool = True) -> Iterator[object]:
         yield device
 
 
-def job_context(requires: Iterable[str]) -> contextlib.AbstractContextManager:
-    """:func:`torch_job_context` for a contribution that requires torch; else one that yields None."""
-    return torch_job_context() if "torch" in requires else contextlib.nullcontext()
+def job_context(requires: Iterable[str], inference: bool = True) -> contextlib.AbstractContextManager:
+    """:func:`torch_job_context` for a contribution that requires torch; else one that yields None.
+
+    Training jobs pass ``inference=False``: they need autograd.
+    """
+    return torch_job_context(inference) if "torch" in requires else contextlib.nullcontext()

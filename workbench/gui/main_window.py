@@ -1,15 +1,16 @@
 """The workbench's main window: open a mesh, run a solver, watch and compare results.
 
 The window owns no numerics: problems are built by :mod:`workbench.compute.runner`,
-runs execute on the compute thread (:mod:`workbench.gui.worker`), files go through
-:mod:`workbench.io`. Every user error arrives as a WorkbenchError and is shown as a
-message, never as a crash.
+runs execute on their device's compute thread (:mod:`workbench.gui.worker`), files go
+through :mod:`workbench.io`, projects are written and read on a file thread
+(:mod:`workbench.gui.project_files`). Every user error arrives as a WorkbenchError and
+is shown as a message, never as a crash.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
@@ -20,26 +21,31 @@ from ..compute.runner import build_problem
 from ..core.errors import WorkbenchError
 from ..core.events import Frame, Scalars
 from ..core.mesh import Mesh, mesh_extensions
-from ..core.problem import BoundaryCondition
-from ..core.run import Run, RunStatus
+from ..core.run import RunStatus
 from ..io.meshes import SAMPLE_PREFIX, open_mesh
 from ..plugins.contributions import SampleDataContribution, SolverContribution
 from ..plugins.host import PluginHost
 from .field_choice import chosen_values, field_choices
+from .file_tasks import FileTasks
+from .project_files import ProjectFiles
 from .run_panel import RunPanel, TimeBar
+from .run_records import RunRecord, RunSetup, same_mesh
 from .scheduler import RenderScheduler
 from .viewport import MeshViewport
 
+if TYPE_CHECKING:
+    from .worker import ComputeJob
+
 MAX_RECENT = 8
+PROJECT_SUFFIX = ".pdewb"
 
 
-@dataclass
-class RunRecord:
-    """A run the window knows about: its label, result and boundary conditions."""
-
-    name: str
-    run: Run
-    boundary_conditions: tuple[BoundaryCondition, ...]
+def _dropped_file(mime: QtCore.QMimeData) -> str | None:
+    """The first local file among dropped URLs (remote URLs are not ours to fetch)."""
+    for url in mime.urls() if mime.hasUrls() else ():
+        if url.isLocalFile():
+            return url.toLocalFile()
+    return None
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -54,12 +60,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.mesh_reference: str | None = None
         self.runs: list[RunRecord] = []
         self.frames: list[Frame] = []  # frames of the run on display
-        self._pending_conditions: tuple[BoundaryCondition, ...] = ()
+        self.streaming_job: ComputeJob | None = None  # the running job whose frames are on display
         self._closed = False
+        self.close_when_idle = False  # a close waits for the project file being written
 
         from .worker import RunController
 
         self.controller = RunController(self)
+        self.file_tasks = FileTasks(self)
+        self.projects = ProjectFiles(self, self.file_tasks)
         self.scheduler = RenderScheduler(self)
         self._build_widgets()
         self._build_docks()
@@ -133,8 +142,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.recent_menu = menu.addMenu("&Recent meshes")
         self._refresh_recent()
         menu.addSeparator()
-        menu.addAction("Open &project...", self.open_project_dialog)
-        menu.addAction("&Save project as...", self.save_project_dialog, QtGui.QKeySequence.StandardKey.Save)
+        self.project_actions = [
+            menu.addAction("Open &project...", self.open_project_dialog),
+            menu.addAction("&Save project as...", self.save_project_dialog, QtGui.QKeySequence.StandardKey.Save),
+        ]
         export = menu.addMenu("&Export")
         export.addAction("Current field (VTU)...", self.export_field_dialog)
         export.addAction("Whole run (PVD)...", self.export_run_dialog)
@@ -169,6 +180,14 @@ class MainWindow(QtWidgets.QMainWindow):
         toolbar.addSeparator()
         toolbar.addAction("Compare", self.compare_selected_runs)
 
+        self.file_busy_label = QtWidgets.QLabel()
+        self.file_busy_bar = QtWidgets.QProgressBar()
+        self.file_busy_bar.setRange(0, 0)  # no fraction to show: Qt's busy animation
+        self.file_busy_bar.setMaximumWidth(120)
+        for widget in (self.file_busy_label, self.file_busy_bar):
+            widget.hide()
+            self.statusBar().addPermanentWidget(widget)
+
     def _connect(self) -> None:
         panel, controller = self.run_panel, self.controller
         panel.run_requested.connect(self.start_run)
@@ -182,7 +201,9 @@ class MainWindow(QtWidgets.QMainWindow):
         controller.log.connect(self.log)
         controller.scalars.connect(self._on_scalars)
         controller.status_changed.connect(lambda status: self.statusBar().showMessage(f"run {status}"))
-        controller.finished.connect(self._on_run_finished)
+        controller.job_finished.connect(self._on_job_finished)
+        self.file_tasks.busy_changed.connect(self._show_file_busy)
+        self.file_tasks.finished.connect(self._on_file_task_finished)
         self.time_bar.frame_selected.connect(self.show_frame)
         self.field_combo.currentTextChanged.connect(lambda _name: self.show_frame(self.time_bar.index))
         self.runs_list.itemDoubleClicked.connect(lambda item: self.show_run(self.runs_list.row(item)))
@@ -200,23 +221,35 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def open_mesh(self, reference: str | Path) -> bool:
         """Read and show a mesh; on failure say why and keep the current one."""
+        mesh = self.read_mesh(reference)
+        if mesh is None:
+            return False
+        self.show_mesh(mesh, str(reference))
+        self._remember_recent(str(reference))
+        return True
+
+    def read_mesh(self, reference: str | Path) -> Mesh | None:
+        """The mesh ``reference`` names, or None after telling the user why not."""
         try:
-            mesh = open_mesh(reference, self.host)
+            return open_mesh(reference, self.host)
         except WorkbenchError as error:
             self.report_error("Cannot open mesh", str(error))
-            return False
-        self.mesh, self.mesh_reference = mesh, str(reference)
-        self.frames = []
+            return None
+
+    def show_mesh(self, mesh: Mesh, reference: str | None) -> None:
+        """Make ``mesh`` the current one (``reference`` None: a solver's grid) and show it bare."""
+        self.mesh, self.mesh_reference = mesh, reference
+        self.frames, self.streaming_job = [], None
         self.viewport.set_mesh(mesh)
         self.time_bar.set_times([])
         self.field_combo.clear()
         self.run_panel.set_mesh(mesh)
         summary = mesh.summary()
         cells = ", ".join(f"{n} {t}" for t, n in summary["cells"].items())
-        self.statusBar().showMessage(f"{Path(str(reference)).name}: {summary['points']} points, {cells}")
-        self.log("info", f"opened {reference}: {summary['points']} points, {cells}")
-        self._remember_recent(str(reference))
-        return True
+        name = Path(reference).name if reference else "the solver's grid"
+        self.statusBar().showMessage(f"{name}: {summary['points']} points, {cells}")
+        self.log("info", f"{'opened ' + reference if reference else 'showing ' + name}: "
+                         f"{summary['points']} points, {cells}")
 
     def _remember_recent(self, reference: str) -> None:
         recent = [r for r in self.settings.value("recent_meshes", [], list) if r != reference]
@@ -230,14 +263,20 @@ class MainWindow(QtWidgets.QMainWindow):
         self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
 
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
-        if event.mimeData().hasUrls():
+        # Any local file is welcome: whether it is a mesh we can read is only known by reading it,
+        # and refusing the drop silently would hide the reason.
+        if _dropped_file(event.mimeData()) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event: QtGui.QDropEvent) -> None:  # noqa: N802
-        for url in event.mimeData().urls():
-            if url.isLocalFile():
-                self.open_mesh(url.toLocalFile())
-                break
+        path = _dropped_file(event.mimeData())
+        if path is None:
+            return
+        event.acceptProposedAction()
+        if path.endswith(PROJECT_SUFFIX):
+            self.load_project(path)
+        else:
+            self.open_mesh(path)
 
     # -- runs -----------------------------------------------------------------------------
 
@@ -252,21 +291,21 @@ class MainWindow(QtWidgets.QMainWindow):
         except WorkbenchError as error:
             self.report_error("Cannot run", str(error))
             return False
-        if problem.mesh is not self.mesh:  # the solver brought its own grid: show that
-            self.mesh, self.mesh_reference = problem.mesh, None
-            self.viewport.set_mesh(problem.mesh)
-            self.field_combo.clear()
-        self._pending_conditions = conditions
+        if not same_mesh(problem.mesh, self.mesh):  # the solver brought its own grid: show that
+            self.show_mesh(problem.mesh, None)
         self.frames = []
         self._reset_curves()
         self.time_bar.set_times([], follow_latest=True)
         self.run_panel.set_running(True)
         self.viewport.set_streaming(True)
-        self.log("info", f"starting {solver.id}")
-        self.controller.start(solver, problem)
+        job = self.controller.start(solver, problem, context=RunSetup(conditions, self.mesh, self.mesh_reference))
+        self.streaming_job = job
+        self.log("info", f"starting {solver.id} on {job.device}")
         return True
 
     def _on_frame(self, frame: Frame) -> None:
+        if self.controller.followed is not self.streaming_job:
+            return  # the user went to another run or mesh meanwhile; the run keeps its frames itself
         self.frames.append(frame)
         if self.field_combo.count() == 0:
             self.field_combo.addItems(field_choices(frame.fields))
@@ -289,23 +328,43 @@ class MainWindow(QtWidgets.QMainWindow):
         self.curve_plot.clear()
         self._curves, self._curve_data = {}, {}
 
-    def _on_run_finished(self, run: Run) -> None:
-        self.run_panel.set_running(False)
-        self.viewport.set_streaming(False)  # back to full resolution
-        self.show_frame(self.time_bar.index)
+    def _on_job_finished(self, job: ComputeJob) -> None:
+        run, setup = job.run, job.context
+        if job is self.controller.followed:  # the run on display
+            self.run_panel.set_running(False)
+            self.viewport.set_streaming(False)  # back to full resolution
+            self.show_frame(self.time_bar.index)
+        if not isinstance(setup, RunSetup):
+            return  # a job someone else started (a script, a test): theirs to record
         label = f"{run.solver_id} #{len(self.runs) + 1}"
-        self.runs.append(RunRecord(label, run, self._pending_conditions))
+        self.add_run(RunRecord(label, run, setup.boundary_conditions, setup.mesh, setup.mesh_reference))
         wall = run.timings.get("wall_s", 0.0)
-        item = QtWidgets.QListWidgetItem(f"{label}  [{run.status.value}, {len(run.frames)} frames, {wall:.2f} s]")
-        self.runs_list.addItem(item)
         self.log("info", f"{label} {run.status.value} in {wall:.3f} s")
         if run.status is RunStatus.FAILED:
             self.report_error(f"{label} failed", run.error or "unknown error", modal=False)
 
+    def add_run(self, record: RunRecord) -> None:
+        self.runs.append(record)
+        run = record.run
+        wall = run.timings.get("wall_s")
+        timing = f", {wall:.2f} s" if wall is not None else ""
+        self.runs_list.addItem(f"{record.name}  [{run.status.value}, {len(run.frames)} frames{timing}]")
+
+    def set_runs(self, records: list[RunRecord]) -> None:
+        """Replace the runs (an opened project's) and show the last one."""
+        self.runs = []
+        self.runs_list.clear()
+        for record in records:
+            self.add_run(record)
+        if self.runs:
+            self.show_run(len(self.runs) - 1)
+
     def show_run(self, index: int) -> None:
-        """Display a stored run's frames."""
+        """Display a stored run's frames (on its own mesh, which may not be the current one)."""
         record = self.runs[index]
-        self.frames = list(record.run.frames)
+        if record.mesh is not self.mesh:
+            self.show_mesh(record.mesh, record.mesh_reference)
+        self.frames, self.streaming_job = list(record.run.frames), None
         self.field_combo.clear()
         if self.frames:
             self.field_combo.addItems(field_choices(self.frames[0].fields))
@@ -365,11 +424,14 @@ class MainWindow(QtWidgets.QMainWindow):
     def compare_runs(self, index_a: int, index_b: int) -> None:
         from .compare_view import CompareView
 
+        a, b = self.runs[index_a], self.runs[index_b]
+        if a.mesh is not b.mesh:
+            self.report_error("Compare", f"'{a.name}' and '{b.name}' ran on different meshes")
+            return
         if self.compare_page is None:
             self.compare_page = CompareView()
             self.tabs.addTab(self.compare_page, "Compare")
-        a, b = self.runs[index_a], self.runs[index_b]
-        self.compare_page.set_runs(self.mesh, a.run, b.run, a.name, b.name)
+        self.compare_page.set_runs(a.mesh, a.run, b.run, a.name, b.name)
         self.tabs.setCurrentWidget(self.compare_page)
 
     def show_datagen_dialog(self) -> None:
@@ -390,42 +452,34 @@ class MainWindow(QtWidgets.QMainWindow):
     def save_project_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save project", "", "Projects (*.pdewb)")
         if path:
-            self.save_project(path if path.endswith(".pdewb") else path + ".pdewb")
+            self.save_project(path if path.endswith(PROJECT_SUFFIX) else path + PROJECT_SUFFIX)
 
     def save_project(self, path: str | Path) -> bool:
-        from ..io.project import Project, RunEntry, save_project
+        """Start writing the project to ``path`` on the file thread; False if it cannot start.
 
-        if self.mesh_reference is None:
-            self.report_error("Save project", "there is nothing to save yet: open a mesh first")
-            return False
-        entries = [RunEntry(r.name, r.run, r.boundary_conditions) for r in self.runs]
-        try:
-            save_project(path, Project(mesh=self.mesh_reference, runs=entries, created_with=__version__))
-        except (WorkbenchError, OSError) as error:
-            self.report_error("Save project", f"{path}: {error}")
-            return False
-        self.log("info", f"saved project {path} ({len(entries)} runs)")
-        return True
+        ``file_tasks.finished`` tells when it is written (or why not, in the log).
+        """
+        return self.projects.save(path)
 
     def load_project(self, path: str | Path) -> bool:
-        from ..io.project import load_project
+        """Start reading the project at ``path``; the current one stays until the new one is complete."""
+        return self.projects.load(path)
 
-        try:
-            project = load_project(path)
-        except (WorkbenchError, OSError) as error:
-            self.report_error("Open project", str(error))
-            return False
-        if not self.open_mesh(project.mesh):
-            return False
-        self.runs = []
-        self.runs_list.clear()
-        for entry in project.runs:
-            self.runs.append(RunRecord(entry.name, entry.run, tuple(entry.boundary_conditions)))
-            self.runs_list.addItem(f"{entry.name}  [{entry.run.status.value}, {len(entry.run.frames)} frames]")
-        if self.runs:
-            self.show_run(len(self.runs) - 1)
-        self.log("info", f"opened project {path} ({len(self.runs)} runs)")
-        return True
+    def _show_file_busy(self, busy: bool) -> None:
+        self.file_busy_label.setText(self.file_tasks.description if busy else "")
+        self.file_busy_label.setVisible(busy)
+        self.file_busy_bar.setVisible(busy)
+        for action in self.project_actions:
+            action.setEnabled(not busy)
+
+    def _on_file_task_finished(self, kind: str, succeeded: bool) -> None:
+        if not self.close_when_idle:
+            return
+        self.close_when_idle = False
+        if kind == "save" and not succeeded:
+            self.log("warning", "the window stays open: the project was not saved")
+            return
+        QtCore.QTimer.singleShot(0, self.close)  # after file_tasks has finished emitting
 
     def export_field_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export field", "", "VTU (*.vtu)")
@@ -528,16 +582,31 @@ class MainWindow(QtWidgets.QMainWindow):
         QtWidgets.QMessageBox.about(self, "PDE Workbench", f"PDE Workbench {__version__}")
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        """Cancel a running job and wait for the compute thread before closing (once)."""
+        """Cancel running jobs and wait for the compute threads before closing (once).
+
+        While a project file is being written or read the window stays open and
+        closes when the file task ends: closing must not cost the user the save.
+        """
         if self._closed:
             super().closeEvent(event)
             return
+        if self.file_tasks.busy:
+            event.ignore()
+            self.close_when_idle = True
+            self.statusBar().showMessage(f"{self.file_tasks.description}: the window closes when it is done")
+            return
         self._closed = True
+        self._shut_down()
+        super().closeEvent(event)
+
+    def _shut_down(self) -> None:
         self.scheduler.stop()
         if not self.controller.shutdown():
-            self.log("warning", "the compute thread did not stop in time")
+            self.log("warning", "a compute thread did not stop in time")
+        self.file_tasks.wait()
+        # Runs cancelled just now still report back: nothing of this window is updated any more.
         self.controller.frame_arrived.disconnect(self._on_frame)
+        self.controller.job_finished.disconnect(self._on_job_finished)
         self.viewport.finalize()
         if self.compare_page is not None:
             self.compare_page.close()
-        super().closeEvent(event)

@@ -178,6 +178,7 @@ def generate_dataset(
     resumed_from = completed
     start = time.perf_counter()
     with h5py.File(partial, "r+") as f:
+        earlier_seconds = float(f.attrs.get("generation_seconds", 0.0))
         try:
             while completed < samples:
                 stop = min(completed + batch, samples)
@@ -186,6 +187,7 @@ def generate_dataset(
                     _write_batch(f, arrays, completed, stop, samples)
                     completed = stop
                     f.attrs["completed"] = completed
+                    f.attrs["generation_seconds"] = earlier_seconds + time.perf_counter() - start
                     f.flush()
                 if progress is not None:
                     elapsed = time.perf_counter() - start

@@ -1,20 +1,29 @@
-"""Project files: a mesh reference and the runs made on it, in one ``.pdewb`` file.
+"""Project files: the mesh and the runs made on it, in one ``.pdewb`` file.
 
 A project file is a zip archive holding
 
-- ``project.json``: the format name and integer version, the mesh reference and
-  every run's metadata (solver, parameters, boundary conditions, status, error,
-  log, timings, metrics, curves, and for each frame its index, time and fields);
-- ``arrays/NNNNNN.npy``: one array per field and frame, written with
-  ``np.save(..., allow_pickle=False)``. Nothing in the archive is ever pickled.
+- ``project.json``: the format name and integer version, the mesh (a reference
+  to a file or sample, or the mesh itself for a solver's own grid) with its size,
+  and every run's metadata (solver, parameters, boundary conditions, status,
+  error, log, timings, metrics, curves, and for each frame its index, time and
+  fields);
+- ``arrays/NNNNNN.npy``: one array per field and frame (and per embedded mesh
+  array), written with ``np.save(..., allow_pickle=False)``. Nothing in the
+  archive is ever pickled.
 
-Sketch of ``project.json`` (format version 1)::
+Sketch of ``project.json`` (format version 2)::
 
     {
-      "format": "pdewb-project", "version": 1,
+      "format": "pdewb-project", "version": 2,
       "created_with": "0.1.0", "saved_with": "0.1.0", "title": "",
-      "mesh": {"sample": "sample:plate-with-hole"}
-           or {"path": "meshes/plate.msh", "relative": true, "absolute": "/home/me/proj/meshes/plate.msh"},
+      "mesh": {"sample": "sample:plate-with-hole", "size": {"points": 2268, "cells": 4208}}
+           or {"path": "meshes/plate.msh", "relative": true, "absolute": "/home/me/proj/meshes/plate.msh",
+               "size": {"points": 2268, "cells": 4208}}
+           or {"embedded": {"points": {"member": "arrays/000000.npy", ...},
+                            "cells": [{"type": "triangle", "connectivity": {...}, "tags": {...}}],
+                            "boundary": [{"type": "line", "connectivity": {...}, "tags": {...}}],
+                            "physical_names": {"left": [1, 1]}},
+               "size": {"points": 289, "cells": 512}},
       "runs": [{
         "name": "fem.heat #1", "solver_id": "fem.heat",
         "params": {"dt": 0.01, ...},
@@ -25,10 +34,14 @@ Sketch of ``project.json`` (format version 1)::
         "curves": {"residual": {"steps": [0, 1], "values": [1.0, 0.1]}},
         "frames": [{"index": 0, "time": 0.0, "fields": [
           {"key": "u", "name": "u", "location": "point", "units": "K",
-           "values": {"member": "arrays/000000.npy", "dtype": "<f8", "shape": [100000]},
+           "values": {"member": "arrays/000001.npy", "dtype": "<f8", "shape": [100000]},
            "times": null}]}]
       }]
     }
+
+Version 2 added the mesh's ``size`` and embedded meshes; version 1 files (no
+size, always a reference) load unchanged. Files of a newer version are refused
+with a message naming it: an older workbench cannot know what they hold.
 
 The JSON is strict (no NaN tokens): a non-finite float anywhere is written as
 ``{"$float": "nan" | "inf" | "-inf"}``. Tuples in parameters come back as lists.
@@ -37,7 +50,9 @@ Mesh paths are stored relative to the project file's folder when the mesh lies
 in that folder, below it, or at most two levels above it (``../meshes/x.msh``),
 together with the absolute path as a fallback; on load the relative one is
 tried first, so moving a folder that holds both the project and its mesh keeps
-the link. ``sample:ID`` references are stored as they are.
+the link. ``sample:ID`` references are stored as they are. The recorded size
+lets a front end check a mesh the user locates after it moved
+(:meth:`Project.mesh_mismatch`).
 
 Runs still going (pending, running or paused) are saved as CANCELLED, with the
 frames they have produced so far; ``saved_while`` records the status they had
@@ -46,11 +61,14 @@ saving never changes the in-memory run.
 
 Arrays are stored uncompressed (ZIP_STORED) by default: simulation output in
 float64 compresses by only a few percent with deflate while saving gets many
-times slower, which would freeze the GUI (see ``save_project``'s ``compress``).
+times slower (see ``save_project``'s ``compress``).
 
 Saving is atomic (:func:`workbench.io.atomic.atomic_path`): a crash or a full
-disk mid-save leaves the previous file intact. Every problem reading a file
-raises :class:`ProjectError` with a one-line message naming the file.
+disk mid-save leaves the previous file intact. It comes in two steps so that a
+GUI can write on another thread: :func:`prepare_save` takes the snapshot (cheap:
+metadata and references to the read-only arrays) and :func:`write_prepared`
+does the file work. Every problem reading a file raises :class:`ProjectError`
+with a one-line message naming the file.
 """
 
 from __future__ import annotations
@@ -69,15 +87,16 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..core.errors import WorkbenchError
+from ..core.errors import MeshError, WorkbenchError
 from ..core.events import Frame
 from ..core.field import Field
+from ..core.mesh import Mesh
 from ..core.problem import BoundaryCondition
 from ..core.run import Run, RunStatus
 from .atomic import atomic_path
 
 FORMAT_NAME = "pdewb-project"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the mesh's size, embedded meshes
 PROJECT_SUFFIX = ".pdewb"
 MANIFEST = "project.json"
 SAMPLE_PREFIX = "sample:"
@@ -102,14 +121,56 @@ class RunEntry:
         self.boundary_conditions = tuple(self.boundary_conditions)
 
 
+@dataclass(frozen=True)
+class MeshSize:
+    """Points and domain cells of a mesh: enough to tell a moved mesh file from another mesh."""
+
+    points: int
+    cells: int
+
+    @classmethod
+    def of(cls, mesh: Mesh) -> MeshSize:
+        return cls(mesh.n_points, mesh.n_cells)
+
+    def __str__(self) -> str:
+        return f"{self.points} points and {self.cells} cells"
+
+
 @dataclass
 class Project:
-    """A mesh reference (a path or ``sample:ID``, as the user opened it) and the runs made on it."""
+    """A mesh and the runs made on it.
+
+    ``mesh`` is a reference (a path or ``sample:ID``, as the user opened it).
+    A solver's own grid has no file to refer to: it travels in the project as
+    ``embedded_mesh`` (and ``mesh`` is empty). ``mesh_size`` is what was saved
+    (None for version 1 files); saving fills it in from ``embedded_mesh``.
+    """
 
     mesh: str
     runs: list[RunEntry] = field(default_factory=list)
     title: str = ""
     created_with: str = __version__
+    embedded_mesh: Mesh | None = None
+    mesh_size: MeshSize | None = None
+
+    def mesh_mismatch(self, mesh: Mesh) -> str | None:
+        """Why ``mesh`` cannot be this project's mesh, or None if it can.
+
+        The size recorded in the file must match, and every run's fields must fit
+        the mesh (which also covers version 1 files, which recorded no size).
+        """
+        size = MeshSize.of(mesh)
+        if self.mesh_size is not None and size != self.mesh_size:
+            return f"it has {size}; the project's mesh had {self.mesh_size}"
+        for entry in self.runs:
+            for frame in entry.run.frames:
+                for key, f in frame.fields.items():
+                    expected = size.points if f.location == "point" else size.cells
+                    found = f.values.shape[1 if f.is_series else 0]
+                    if found != expected:
+                        return (f"run '{entry.name}' has {found} values of '{key}' per frame, "
+                                f"this mesh has {expected} {f.location}s")
+        return None
 
 
 # ---------------------------------------------------------------------------- save
@@ -125,6 +186,33 @@ def save_project(path: str | Path, project: Project, *, compress: bool = False) 
     no permission, a parameter that is not plain data); the previous file at
     ``path``, if any, is then left as it was.
     """
+    return write_prepared(prepare_save(path, project, compress=compress))
+
+
+@dataclass(frozen=True)
+class PreparedSave:
+    """A project as it will be written: the manifest bytes and the arrays it names.
+
+    The arrays are the runs' (read-only) field arrays themselves, not copies, so
+    preparing is cheap and the result can be written on any thread.
+    """
+
+    path: Path
+    manifest: bytes
+    arrays: tuple[tuple[str, np.ndarray], ...]
+    compress: bool = False
+
+    @property
+    def nbytes(self) -> int:
+        return sum(array.nbytes for _, array in self.arrays)
+
+
+def prepare_save(path: str | Path, project: Project, *, compress: bool = False) -> PreparedSave:
+    """The snapshot :func:`write_prepared` writes; raises :class:`ProjectError` for data a file cannot hold.
+
+    Take it where the runs are owned (the GUI thread): it copies the runs' lists
+    while nothing else changes them.
+    """
     path = Path(path)
     arrays: list[tuple[str, np.ndarray]] = []
     manifest = {
@@ -133,28 +221,41 @@ def save_project(path: str | Path, project: Project, *, compress: bool = False) 
         "created_with": str(project.created_with),
         "saved_with": __version__,
         "title": str(project.title),
-        "mesh": _mesh_to_json(str(project.mesh), path),
+        "mesh": _mesh_to_json(project, path, arrays),
         "runs": [_run_to_json(entry, arrays) for entry in project.runs],
     }
     try:
         text = json.dumps(_plain(manifest, "project"), indent=1, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as error:
         raise ProjectError(f"{path.name}: cannot save: {_one_line(error)}") from None
-    array_compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    return PreparedSave(path, text.encode("utf-8"), tuple(arrays), compress)
+
+
+def write_prepared(prepared: PreparedSave) -> Path:
+    """Write a prepared project atomically (only numpy and bytes are touched: any thread may call it)."""
+    path = prepared.path
+    array_compression = zipfile.ZIP_DEFLATED if prepared.compress else zipfile.ZIP_STORED
     now = time.localtime()[:6]
     try:
-        with atomic_path(path) as temporary:
-            with zipfile.ZipFile(temporary, "w", allowZip64=True) as archive:
-                archive.writestr(MANIFEST, text.encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
-                for member, array in arrays:
-                    info = zipfile.ZipInfo(member, date_time=now)
-                    info.compress_type = array_compression
-                    info.external_attr = 0o644 << 16
-                    with archive.open(info, "w", force_zip64=array.nbytes > _ZIP64_ABOVE) as stream:
-                        np.save(stream, array, allow_pickle=False)
+        with atomic_path(path) as temporary, zipfile.ZipFile(temporary, "w", allowZip64=True) as archive:
+            archive.writestr(MANIFEST, prepared.manifest, compress_type=zipfile.ZIP_DEFLATED)
+            for member, array in prepared.arrays:
+                info = zipfile.ZipInfo(member, date_time=now)
+                info.compress_type = array_compression
+                info.external_attr = 0o644 << 16
+                with archive.open(info, "w", force_zip64=array.nbytes > _ZIP64_ABOVE) as stream:
+                    np.save(stream, array, allow_pickle=False)
     except OSError as error:  # a full disk, a read-only folder: the previous file is intact
         raise ProjectError(f"{path.name}: cannot save: {_one_line(error)}") from error
     return path
+
+
+def _add_array(arrays: list[tuple[str, np.ndarray]], array: np.ndarray) -> dict:
+    """Queue ``array`` for writing; returns its reference in ``project.json``."""
+    array = np.asarray(array)
+    member = f"arrays/{len(arrays):06d}.npy"
+    arrays.append((member, array))
+    return {"member": member, "dtype": array.dtype.str, "shape": list(array.shape)}
 
 
 def _run_to_json(entry: RunEntry, arrays: list[tuple[str, np.ndarray]]) -> dict:
@@ -171,10 +272,7 @@ def _run_to_json(entry: RunEntry, arrays: list[tuple[str, np.ndarray]]) -> dict:
         log.append(f"[warning] the project was saved while this run was {saved_while}; it is stored as cancelled")
 
     def add(array: np.ndarray) -> dict:
-        array = np.asarray(array)
-        member = f"arrays/{len(arrays):06d}.npy"
-        arrays.append((member, array))
-        return {"member": member, "dtype": array.dtype.str, "shape": list(array.shape)}
+        return _add_array(arrays, array)
 
     return {
         "name": str(entry.name),
@@ -215,7 +313,39 @@ def _run_to_json(entry: RunEntry, arrays: list[tuple[str, np.ndarray]]) -> dict:
     }
 
 
-def _mesh_to_json(reference: str, project_path: Path) -> dict:
+def _mesh_to_json(project: Project, project_path: Path, arrays: list[tuple[str, np.ndarray]]) -> dict:
+    size = project.mesh_size
+    if project.embedded_mesh is not None:
+        size = MeshSize.of(project.embedded_mesh)
+        data = {"embedded": _embedded_mesh_to_json(project.embedded_mesh, arrays)}
+    else:
+        data = _reference_to_json(str(project.mesh), project_path)
+    if size is not None:
+        data["size"] = {"points": int(size.points), "cells": int(size.cells)}
+    return data
+
+
+def _embedded_mesh_to_json(mesh: Mesh, arrays: list[tuple[str, np.ndarray]]) -> dict:
+    """The arrays that rebuild ``mesh`` with :meth:`Mesh.build` (the boundary blocks carry its tags).
+
+    Why arrays and not the solver id and parameters that made the grid: the file
+    then opens without the plugin installed, shows the same grid after the plugin
+    changes how it builds it, and goes through the same validation as any mesh
+    file; a grid is small next to the frames computed on it.
+    """
+    def blocks(cell_blocks) -> list[dict]:
+        return [{"type": b.type, "connectivity": _add_array(arrays, b.connectivity), "tags": _add_array(arrays, b.tags)}
+                for b in cell_blocks]
+
+    return {
+        "points": _add_array(arrays, mesh.points),
+        "cells": blocks(mesh.cells),
+        "boundary": blocks(mesh.boundary),
+        "physical_names": {str(name): [int(tag), int(dim)] for name, (tag, dim) in mesh.physical_names.items()},
+    }
+
+
+def _reference_to_json(reference: str, project_path: Path) -> dict:
     if reference.startswith(SAMPLE_PREFIX):
         return {"sample": reference}
     if not reference:
@@ -318,12 +448,49 @@ def _read(archive: zipfile.ZipFile, path: Path) -> Project:
         )
     reader = _ArrayReader(archive, infos)
     runs = _get(data, "runs", list, "project")
+    mesh = _get(data, "mesh", dict, "project")
+    embedded = _embedded_mesh_from_json(_get(mesh, "embedded", dict, "mesh"), reader) if "embedded" in mesh else None
     return Project(
-        mesh=_mesh_from_json(_get(data, "mesh", dict, "project"), path),
+        mesh="" if embedded is not None else _mesh_from_json(mesh, path),
         runs=[_run_from_json(run, reader, f"run {i + 1}") for i, run in enumerate(runs)],
         title=_get(data, "title", str, "project", ""),
         created_with=_get(data, "created_with", str, "project", "unknown"),
+        embedded_mesh=embedded,
+        mesh_size=_mesh_size_from_json(mesh.get("size")),
     )
+
+
+def _mesh_size_from_json(data: Any) -> MeshSize | None:
+    if data is None:  # version 1
+        return None
+    return MeshSize(_count(_get(data, "points", int, "mesh size"), "mesh size"),
+                    _count(_get(data, "cells", int, "mesh size"), "mesh size"))
+
+
+def _count(value: int, where: str) -> int:
+    if value < 0:
+        raise _Bad(f"{where}: {value} is not a count")
+    return value
+
+
+def _embedded_mesh_from_json(data: dict, reader: _ArrayReader) -> Mesh:
+    """Rebuild an embedded mesh through :meth:`Mesh.build`, which validates it like a mesh file."""
+    where = "embedded mesh"
+    points = reader.read(_get(data, "points", dict, where), f"{where} points")
+    blocks = []
+    for block in _get(data, "cells", list, where) + _get(data, "boundary", list, where, []):
+        kind = _get(block, "type", str, where)
+        blocks.append((kind, reader.read(_get(block, "connectivity", dict, where), f"{where} {kind} cells", "iu"),
+                       reader.read(_get(block, "tags", dict, where), f"{where} {kind} tags", "iu")))
+    names = {}
+    for name, value in _get(data, "physical_names", dict, where, {}).items():
+        if not (isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)):
+            raise _Bad(f"{where}: physical name '{name}' must be [tag, dimension]")
+        names[name] = (value[0], value[1])
+    try:
+        return Mesh.build(points, blocks, physical_names=names, source="embedded in the project")
+    except MeshError as error:
+        raise _Bad(f"{where}: {error}") from None
 
 
 def _run_from_json(data: Any, reader: _ArrayReader, where: str) -> RunEntry:
@@ -404,7 +571,8 @@ class _ArrayReader:
         self.archive = archive
         self.infos = infos
 
-    def read(self, ref: dict, where: str) -> np.ndarray:
+    def read(self, ref: dict, where: str, kinds: str = "biuf") -> np.ndarray:
+        """The array ``ref`` names; ``kinds`` are the dtype kinds accepted (plain numbers only)."""
         member = _get(ref, "member", str, where)
         shape = _get(ref, "shape", list, where)
         if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
@@ -417,6 +585,8 @@ class _ArrayReader:
             header_shape, dtype = _npy_header(stream, member, where)
         if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biuf":
             raise _Bad(f"{where}: refusing '{member}' of dtype {dtype} (only plain numbers are allowed)")
+        if dtype.kind not in kinds:
+            raise _Bad(f"{where}: '{member}' holds {dtype} values, integers are expected")
         if header_shape != shape:
             raise _Bad(f"{where}: '{member}' has shape {header_shape}, project.json says {shape}")
         if math.prod(shape) * dtype.itemsize > info.file_size:

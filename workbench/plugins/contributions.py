@@ -126,11 +126,28 @@ class SolverContribution(Contribution):
 
 @dataclass(frozen=True)
 class SurrogateContribution(Contribution):
-    """An operator surrogate (FNO, MgNO, DeepONet, ...) for one equation."""
+    """An operator surrogate (FNO, MgNO, DeepONet, ...), trained on reference data sets.
+
+    ``implementation`` names ``train_job(request: TrainingRequest) -> Job`` and ``loader``
+    names ``load(path, device) -> Surrogate`` (:mod:`workbench.core.surrogates`).
+    ``learns`` lists the reference solvers whose data sets it can be trained on;
+    ``params`` are its architecture and training hyperparameters.
+    """
 
     family: ClassVar[str] = "operator_surrogate"
 
-    equation: str = ""
+    loader: str = ""
+    learns: tuple[str, ...] = ()
+
+    def train_job(self, request):
+        """The training job for ``request`` (a :class:`~workbench.core.surrogates.TrainingRequest`)."""
+        return self.load()(request)
+
+    def load_checkpoint(self, path, device=None):
+        """The trained surrogate stored at ``path``."""
+        if not self.loader:
+            raise PluginError(f"'{self.id}' declares no 'loader' for its checkpoints")
+        return self._import(self.loader)(path, device)
 
 
 @dataclass(frozen=True)

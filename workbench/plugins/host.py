@@ -38,7 +38,13 @@ SAFE_MODE_ENV = "PDEWB_SAFE_MODE"
 TRACE_ENV = "PDEWB_TRACE_HOOKS"
 #: Distributions shipped with the workbench (the packages under plugins/).
 BUILTIN_DISTRIBUTIONS = frozenset(
-    {"pde-workbench-fem", "pde-workbench-samples", "pde-workbench-spectral", "pde-workbench-darcy"}
+    {
+        "pde-workbench-fem",
+        "pde-workbench-samples",
+        "pde-workbench-spectral",
+        "pde-workbench-darcy",
+        "pde-workbench-operators",
+    }
 )
 
 log = logging.getLogger("workbench.plugins")

@@ -3,10 +3,13 @@
 Sample b uses only ``seeds[b]``: its coefficient is ``darcy_coefficients(1, n, seed)``,
 exactly what ``darcy.fd`` computes with ``seed = seeds[b]`` (so one sample can be
 re-run alone in the GUI or with ``pdewb run``). The solves use the fastest method the
-batch study measured (:mod:`pdewb_darcy.batch`): a new AMG hierarchy per sample with
-CG (``amg-per-sample``) from n = 256 on, the tuned sparse LU (``direct``) below. Both
-are per-sample methods, so a sample's solution does not depend on its batch either
-(the batch-coupled methods ``shared-preconditioner`` and ``recycled`` would make it do so).
+batch study measured (:mod:`pdewb_darcy.batch`, ``benchmarks/bench_reference.py``):
+CG with a geometric multigrid preconditioner over the whole batch (``multigrid``),
+which is also what ``darcy.fd`` runs for ``linear_solver = 'auto'``. Its samples do not
+interact (block-diagonal operators, per-sample scalars), so a sample's solution does not
+depend on its batch, bit for bit (the batch-coupled methods ``shared-preconditioner`` and
+``recycled`` would make it do so). ``linear_solver = 'direct'`` or ``'amg-cg'`` ask for
+the tuned sparse LU or a new AMG hierarchy per sample instead.
 """
 
 from __future__ import annotations
@@ -22,18 +25,10 @@ from .batch import solve_batch
 from .darcy import check_n, source_values
 from .grf import ALPHA, HIGH, LOW, TAU, darcy_coefficients
 
-#: The grid size from which a fresh AMG hierarchy per sample beats the tuned direct solve.
-AMG_FROM_N = 256
-
 
 def batch_method(params: Mapping[str, Any]) -> str:
-    """'direct' or 'amg-per-sample': by n for linear_solver 'auto', else as asked."""
-    choice = params.get("linear_solver", "auto")
-    if choice == "direct":
-        return "direct"
-    if choice == "amg-cg":
-        return "amg-per-sample"
-    return "amg-per-sample" if check_n(params["n"]) >= AMG_FROM_N else "direct"
+    """The :mod:`~pdewb_darcy.batch` method for the linear_solver parameter ('auto': multigrid)."""
+    return {"direct": "direct", "amg-cg": "amg-per-sample"}.get(params.get("linear_solver", "auto"), "multigrid")
 
 
 def _check(params: Mapping[str, Any]) -> int:

@@ -38,7 +38,7 @@ METHODS = ("auto", "direct", "amg-cg")
 #: same crossover as the FEM plugin measured for 2D P1 matrices (2 cores).
 DIRECT_LIMIT = 20_000
 #: CG stops at ||b - A x|| <= rtol ||b||.
-CG_RTOL = 1e-11
+CG_RTOL = 1e-10
 
 
 class DirectSolver:

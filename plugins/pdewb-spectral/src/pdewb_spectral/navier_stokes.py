@@ -39,6 +39,7 @@ from workbench.core.problem import Problem
 
 from .common import (
     DTYPES,
+    PaddedInverse,
     check_grid_size,
     check_positive,
     check_viscosity,
@@ -46,9 +47,11 @@ from .common import (
     dealias_mask,
     evaluate_initial,
     grf_periodic,
+    kept_modes,
     make_generator,
     pick_device,
     record_trajectory,
+    solve_in_chunks,
     stream_frames,
     time_grid,
     validate_common,
@@ -89,7 +92,18 @@ def grf_periodic_2d(batch: int, n: int, generator: torch.Generator | None = None
 
 
 class VorticityStepper:
-    """CN + Heun for a batch (B, n, n) of vorticity fields, kept in Fourier space."""
+    """CN + Heun for a batch (B, n, n) of vorticity fields, kept in Fourier space.
+
+    Only the modes the 2/3 rule keeps in x are stored, x-wavenumber first: w_hat is
+    (B, K, n) with K = :func:`~.common.kept_modes` (n) for m_x = 0..K-1 and all n
+    m_y in fft order (those with 3 |m_y| >= n are zero). Why this layout: the y
+    transforms then run along the contiguous last axis, and the x transforms skip the
+    n/2 + 1 - K modes that are zero anyway; the 2D transforms it replaces
+    (``rfft2``/``irfft2`` of (B, n, n/2 + 1)) measured 2x slower on the CPU, most of
+    it in the c2r of ``irfft2``. Each step is the same arithmetic as before up to
+    rounding; the factors (the 2/3 rule, CN, the velocity from psi) are combined into
+    precomputed complex arrays so that no real factor is promoted per multiplication.
+    """
 
     def __init__(self, w0: torch.Tensor, nu: float, dt: float, forcing: torch.Tensor | None = None,
                  cfl_max: float = 1.0) -> None:
@@ -98,43 +112,53 @@ class VorticityStepper:
         self.n = n = check_grid_size(w0.shape[-1])
         self.nu, self.dt, self.cfl_max = check_viscosity(nu), check_positive("dt", dt), float(cfl_max)
         device, real = w0.device, w0.dtype
-        keep_half, keep_full = dealias_mask(n, device)
-        self.mask = (keep_full[:, None] & keep_half[None, :]).to(real)
-        kx = (2.0 * math.pi * torch.fft.rfftfreq(n, d=1.0 / n, device=device, dtype=real))[None, :]
-        ky = (2.0 * math.pi * torch.fft.fftfreq(n, d=1.0 / n, device=device, dtype=real))[:, None]
+        cplx = complex_dtype(real)
+        self.K = K = kept_modes(n)
+        _, keep_y = dealias_mask(n, device)
+        mask = keep_y.to(real)[None, :]  # (1, n): the 2/3 rule in y (in x: only K modes are stored)
+        kx = (2.0 * math.pi * torch.arange(K, device=device, dtype=real))[:, None]  # (K, 1)
+        ky = (2.0 * math.pi * torch.fft.fftfreq(n, d=1.0 / n, device=device, dtype=real))[None, :]  # (1, n)
         k2 = kx ** 2 + ky ** 2
         inv_k2 = 1.0 / torch.where(k2 == 0, torch.ones_like(k2), k2)
         inv_k2[0, 0] = 0.0
-        cplx = complex_dtype(real)
-        self.ikx, self.iky = (1j * kx).to(cplx), (1j * ky).to(cplx)
-        self.inv_k2 = inv_k2
-        self.explicit = 1.0 - 0.5 * dt * nu * k2
-        self.implicit_inv = 1.0 / (1.0 + 0.5 * dt * nu * k2)
-        self.w_hat = torch.fft.rfft2(w0) * self.mask
-        self.f_hat = None if forcing is None else torch.fft.rfft2(forcing.to(device=device, dtype=real)) * self.mask
+        ikx, iky = (1j * kx).to(cplx), (1j * ky).to(cplx)
+        # u_hat = i ky psi_hat, v_hat = -i kx psi_hat with psi_hat = w_hat / |k|^2; then grad w
+        self.to_velocity = torch.stack(torch.broadcast_tensors(iky * inv_k2, -ikx * inv_k2))[:, None]
+        self.to_gradient = torch.stack(torch.broadcast_tensors(ikx, iky))[:, None]
+        self.to_advection = torch.cat([self.to_velocity, self.to_gradient])  # (4, 1, K, n)
+        self.explicit = (1.0 - 0.5 * dt * nu * k2).to(cplx)
+        self.implicit = (mask / (1.0 + 0.5 * dt * nu * k2)).to(cplx)  # the CN solve, then the 2/3 rule
+        self._irfft = PaddedInverse(n)
+        self.w_hat = self.forward(w0) * mask
+        self.dt_f_hat = None if forcing is None else dt * self.forward(forcing.to(device=device, dtype=real)) * mask
         self.step_count, self.time = 0, 0.0
 
-    def velocity_hat(self, w_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        psi_hat = w_hat * self.inv_k2
-        return self.iky * psi_hat, -self.ikx * psi_hat
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., n, n) real [y, x] -> the kept modes (..., K, n) [m_x, m_y]."""
+        half = torch.fft.rfft(x, dim=-1)[..., : self.K]
+        return torch.fft.fft(half.transpose(-1, -2).contiguous(), dim=-1)
 
-    def advection(self, w_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """N = -(u . grad w)^ (de-aliased) and the largest speed |u| on the grid."""
-        u_hat, v_hat = self.velocity_hat(w_hat)
-        u, v, wx, wy = torch.fft.irfft2(torch.stack([u_hat, v_hat, self.ikx * w_hat, self.iky * w_hat]),
-                                        s=(self.n, self.n)).unbind(0)
-        return -torch.fft.rfft2(u * wx + v * wy) * self.mask, (u * u + v * v).amax()
+    def inverse(self, h: torch.Tensor) -> torch.Tensor:
+        """The kept modes (..., K, n) -> (..., n, n) real [y, x]."""
+        return self._irfft(torch.fft.ifft(h, dim=-1).transpose(-1, -2))
+
+    def advection(self, w_hat: torch.Tensor, speed: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(u . grad w)^ on the kept x modes (not yet masked in y) and, if asked, the largest |u|^2."""
+        u, v, wx, wy = self.inverse(w_hat * self.to_advection).unbind(0)
+        speed2 = torch.addcmul(u * u, v, v).amax() if speed else None
+        return self.forward(torch.addcmul(u * wx, v, wy)), speed2
 
     def step(self) -> None:
         dt, w_hat = self.dt, self.w_hat
-        n0, speed2 = self.advection(w_hat)
+        a0, speed2 = self.advection(w_hat, speed=True)
         self._check(speed2)
         rhs = self.explicit * w_hat
-        if self.f_hat is not None:
-            rhs = rhs + dt * self.f_hat
-        w_star = self.implicit_inv * (rhs + dt * n0)
-        n1, _ = self.advection(w_star)
-        self.w_hat = self.implicit_inv * (rhs + 0.5 * dt * (n0 + n1))
+        if self.dt_f_hat is not None:
+            rhs += self.dt_f_hat
+        w_star = self.implicit * torch.add(rhs, a0, alpha=-dt)
+        a1, _ = self.advection(w_star)
+        a0 += a1
+        self.w_hat = self.implicit * rhs.add_(a0, alpha=-0.5 * dt)
         self.step_count += 1
         self.time = self.step_count * dt
 
@@ -151,11 +175,10 @@ class VorticityStepper:
             )
 
     def vorticity(self) -> torch.Tensor:
-        return torch.fft.irfft2(self.w_hat, s=(self.n, self.n))
+        return self.inverse(self.w_hat)
 
     def velocity(self) -> tuple[torch.Tensor, torch.Tensor]:
-        u_hat, v_hat = self.velocity_hat(self.w_hat)
-        return torch.fft.irfft2(u_hat, s=(self.n, self.n)), torch.fft.irfft2(v_hat, s=(self.n, self.n))
+        return self.inverse(self.w_hat * self.to_velocity).unbind(0)
 
     def diagnostics(self) -> dict[str, torch.Tensor]:
         """Per sample: kinetic energy 1/2 int |u|^2, enstrophy 1/2 int w^2, mean vorticity."""
@@ -177,8 +200,12 @@ def solve_batch(w0: torch.Tensor, nu: float, dt: float, t_end: float, n_out: int
     if not w0.is_floating_point():
         w0 = w0.to(torch.float64)
     per_output, dt = time_grid(t_end, dt, int(n_out))
-    stepper = VorticityStepper(w0, nu, dt, forcing, cfl_max)
-    return record_trajectory(stepper.step, stepper.vorticity, int(n_out), per_output, "Navier-Stokes", t_end)
+
+    def solve_chunk(part: torch.Tensor) -> torch.Tensor:
+        stepper = VorticityStepper(part, nu, dt, forcing, cfl_max)
+        return record_trajectory(stepper.step, stepper.vorticity, int(n_out), per_output, "Navier-Stokes", t_end)
+
+    return solve_in_chunks(solve_chunk, w0)
 
 
 def initial_vorticity(params: Mapping[str, Any], dtype=torch.float64, device=None) -> torch.Tensor:

@@ -1,0 +1,224 @@
+"""Surrogate checkpoints: one ``NAME.safetensors`` file that cannot execute code when loaded.
+
+A PyTorch pickle (``torch.save``) runs arbitrary code on ``torch.load``: a shared model
+file could do anything. safetensors (https://huggingface.co/docs/safetensors) stores
+raw tensor bytes behind a JSON header, so loading only parses JSON and copies bytes.
+Layout: 8 bytes little-endian header length N, N bytes of JSON
+({tensor name: {dtype, shape, data_offsets}, "__metadata__": {str: str}}), the data.
+
+The tensors are a :class:`~.normalization.NormalizedOperator`'s ``state_dict`` (network
+and normalisers). The header metadata holds, under the key ``"pdewb"``, a JSON
+document describing everything else::
+
+    {"format": "pdewb-surrogate", "version": 1,
+     "architecture": {...},              # build_model(architecture) rebuilds the network
+     "training": {config + results}, "task": {solver, solver_version, params, grid, dim,
+     periodic, fingerprint, input_fields, output_fields, ...}, "metrics": {...},
+     "versions": {workbench, operators, torch, safetensors, python}, "created": ISO 8601 UTC}
+
+Writes are atomic (:mod:`workbench.io.atomic`): a failed save leaves the previous file.
+Every refusal on reading is a one-line :class:`CheckpointError`.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import workbench
+from workbench.io.atomic import atomic_path
+from workbench.io.checkpoints import METADATA_KEY, CheckpointError, read_checkpoint_document
+
+from .normalization import NormalizedOperator
+
+FORMAT = "pdewb-surrogate"
+VERSION = 1
+SUFFIX = ".safetensors"
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
+
+
+def checkpoint_path(path: str | Path) -> Path:
+    """``path`` with the ``.safetensors`` suffix appended unless it has it."""
+    path = Path(path)
+    return path if path.name.endswith(SUFFIX) else path.with_name(path.name + SUFFIX)
+
+
+def library_versions() -> dict[str, str]:
+    """The versions a checkpoint records, to explain a result that cannot be reproduced."""
+    import safetensors
+
+    try:
+        operators = importlib_metadata.version("pde-workbench-operators")
+    except importlib_metadata.PackageNotFoundError:
+        operators = ""
+    return {"workbench": workbench.__version__, "operators": operators, "torch": torch.__version__,
+            "safetensors": safetensors.__version__, "python": platform.python_version()}
+
+
+def complete_document(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The document with ``format``, ``version``, ``versions`` and ``created`` filled in (given values kept)."""
+    if not isinstance(document.get("architecture"), Mapping):
+        raise TypeError("a checkpoint document needs an 'architecture' dict (build_model rebuilds the network from it)")
+    complete = {"format": FORMAT, "version": VERSION, "training": {}, "task": {}, "metrics": {}}
+    complete.update(document)
+    complete.setdefault("versions", library_versions())
+    complete.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))
+    return complete
+
+
+def _write_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
+    """The one call that serialises; separate so that tests can make it fail midway."""
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(path), metadata=metadata)
+
+
+def save_checkpoint(path: str | Path, model: NormalizedOperator, document: Mapping[str, Any]) -> Path:
+    """Write ``model``'s state dict and ``document`` (completed) to ``path`` atomically; returns the path.
+
+    The document must be plain JSON (no NaN or infinities, which JSON cannot hold).
+    """
+    path = checkpoint_path(path)
+    complete = complete_document(document)
+    try:
+        text = json.dumps(complete, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"the checkpoint document is not plain JSON: {error}") from None
+    # contiguous CPU copies: safetensors refuses views and tensors that share memory
+    tensors = {name: tensor.detach().to("cpu").contiguous().clone() for name, tensor in model.state_dict().items()}
+    with atomic_path(path) as temporary:
+        _write_tensors(tensors, temporary, {METADATA_KEY: text})
+    return path
+
+
+# ---------------------------------------------------------------------------------------
+# Reading
+
+
+def read_document(path: str | Path) -> dict[str, Any]:
+    """The JSON document of a checkpoint, from its header only (no tensor is read)."""
+    return _document(Path(path))
+
+
+def load_checkpoint(path: str | Path, expect: Mapping[str, Any] | None = None,
+                    device: str | torch.device = "cpu") -> tuple[NormalizedOperator, dict[str, Any]]:
+    """(model in eval mode on ``device``, document) of a checkpoint.
+
+    The network is rebuilt with ``build_model(document["architecture"])`` and must have
+    exactly the stored tensors (names, shapes, dtypes). ``expect`` maps task keys to
+    required values, e.g. ``{"solver": "darcy.fd", "grid": [65, 65]}``.
+    """
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    document = _document(path)
+    check_expectation(path, document, expect)
+    model = _skeleton(path, document)
+    try:
+        tensors = load_file(str(path), device="cpu")
+    except Exception as error:  # noqa: BLE001 - any failure of the parser means a bad file
+        raise CheckpointError(f"{path} is corrupt: {_one_line(error)}") from None
+    _check_tensors(path, model.state_dict(), tensors)
+    model.load_state_dict(tensors, strict=True)
+    return model.to(device).eval(), document
+
+
+def check_expectation(path: str | Path, document: Mapping[str, Any], expect: Mapping[str, Any] | None) -> None:
+    """CheckpointError unless every key of ``expect`` equals the checkpoint's task value.
+
+    Keys are those of the ``task`` section: solver, grid, dim, periodic, fingerprint,
+    solver_version, in_channels, out_channels, history, ...
+    """
+    if not expect:
+        return
+    task = document.get("task", {})
+    differs = [key for key, value in expect.items() if _comparable(task.get(key)) != _comparable(value)]
+    if differs:
+        keys = ["solver"] + [key for key in expect if key != "solver"]
+        raise CheckpointError(f"{Path(path).name}: checkpoint was trained for {_describe(task, keys)}, "
+                              f"not {_describe(expect, keys)}")
+
+
+def _comparable(value: Any) -> Any:
+    """Tuples and lists compare equal (JSON has only lists)."""
+    if isinstance(value, (list, tuple)):
+        return [_comparable(item) for item in value]
+    return value
+
+
+def _describe(values: Mapping[str, Any], keys: list[str]) -> str:
+    parts = []
+    for key in keys:
+        if key not in values:
+            continue
+        value = values[key]
+        if key == "grid" and isinstance(value, (list, tuple)):
+            parts.append("on grid " + "x".join(str(v) for v in value))
+        elif key == "solver":
+            parts.append(f"solver {value}")
+        else:
+            parts.append(f"{key} {value}")
+    return " ".join(parts) if parts else "an unknown task"
+
+
+def _document(path: Path) -> dict[str, Any]:
+    """The header's document, checked to be a surrogate checkpoint of this format version."""
+    document = read_checkpoint_document(path)
+    if document.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a {FORMAT} checkpoint (format {document.get('format')!r})")
+    if document.get("version") != VERSION:
+        raise CheckpointError(f"{path} has checkpoint format version {document.get('version')!r}; "
+                              f"this workbench reads version {VERSION}")
+    if not isinstance(document.get("architecture"), dict):
+        raise CheckpointError(f"{path} is corrupt: its document has no architecture")
+    return document
+
+
+def _skeleton(path: Path, document: Mapping[str, Any]) -> NormalizedOperator:
+    """A freshly built model of the document's architecture, ready to receive the tensors."""
+    from .models import build_model
+
+    architecture = document["architecture"]
+    try:
+        network = build_model(architecture)
+        return NormalizedOperator.unfitted(network, int(architecture["in_channels"]), int(architecture["out_channels"]))
+    except (ValueError, KeyError, TypeError) as error:
+        raise CheckpointError(f"{path} has an architecture this workbench cannot build: {_one_line(error)}") from None
+
+
+def _check_tensors(path: Path, expected: Mapping[str, torch.Tensor], stored: Mapping[str, torch.Tensor]) -> None:
+    """Names, shapes and dtypes must match exactly: nothing missing, nothing extra, nothing reshaped."""
+    missing = sorted(set(expected) - set(stored))
+    if missing:
+        raise CheckpointError(f"{path} lacks tensors the architecture needs: {_first(missing)}")
+    unexpected = sorted(set(stored) - set(expected))
+    if unexpected:
+        raise CheckpointError(f"{path} has tensors the architecture does not know: {_first(unexpected)}")
+    for name, tensor in expected.items():
+        found = stored[name]
+        if found.shape != tensor.shape or found.dtype != tensor.dtype:
+            raise CheckpointError(f"{path}: tensor '{name}' is {_spec(found)} in the file, the architecture "
+                                  f"needs {_spec(tensor)}")
+
+
+def _spec(tensor: torch.Tensor) -> str:
+    return f"{str(tensor.dtype).removeprefix('torch.')} {list(tensor.shape)}"
+
+
+def _first(names: list[str], count: int = 3) -> str:
+    shown = ", ".join(names[:count])
+    return shown + (f" and {len(names) - count} more" if len(names) > count else "")
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__

@@ -1,0 +1,111 @@
+"""``pdewb train``, ``pdewb compare`` and ``pdewb model``: the operator-surrogate workflow, headless."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..core.events import Event, Scalars
+from ..core.run import RunStatus
+from ..io.checkpoints import read_checkpoint_document, surrogate_of
+from ..plugins.contributions import SurrogateContribution
+from ..plugins.host import load_plugins
+from .commands import EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, _parse_assignment, _ProgressPrinter
+from .report import print_json, print_table
+
+
+def train(args: argparse.Namespace) -> int:
+    """Train a surrogate on a data set; Ctrl-C stops early and keeps the best checkpoint."""
+    from ..compute.training import train_surrogate, training_request
+
+    host = load_plugins()
+    surrogate = host.get(args.surrogate, SurrogateContribution)
+    request = training_request(surrogate, args.data, args.out, dict(_parse_assignment(t) for t in args.set))
+    quiet = args.quiet or args.json
+    result = train_surrogate(surrogate, request, on_event=None if quiet else _TrainingPrinter(surrogate.id))
+    status = {RunStatus.SUCCEEDED: EXIT_OK, RunStatus.CANCELLED: EXIT_CANCELLED}.get(result.status, EXIT_RUN_FAILED)
+    if result.status is RunStatus.FAILED:
+        print(f"pdewb: error: training failed: {result.error}", file=sys.stderr)
+        return status
+    document = read_checkpoint_document(args.out)
+    if args.json:
+        print_json({"status": result.status.value, "checkpoint": str(args.out), "document": document,
+                    "curves": result.curves})
+        return status
+    print_table([surrogate.id, ""], _document_rows(document) + [("status", result.status.value),
+                                                                ("checkpoint", str(args.out))])
+    return status
+
+
+def compare(args: argparse.Namespace) -> int:
+    """Surrogate versus reference on the samples of a (held-out) data set."""
+    from ..compute.comparison import compare_surrogate
+
+    result = compare_surrogate(load_plugins(), args.model, args.data, args.samples, args.batch, args.repeats)
+    if args.json:
+        print_json(result.describe())
+        return EXIT_OK
+    errors, speedups, break_even = result.summary, result.speedups(), result.break_even()
+    grid = "x".join(map(str, result.tested_grid))
+    if result.zero_shot:
+        grid += f" (zero-shot; trained on {'x'.join(map(str, result.trained_grid))})"
+    rows = [
+        ("surrogate / reference", f"{result.surrogate_id} / {result.solver_id}"),
+        ("test samples, grid", f"{errors.samples}, {grid}"),
+        ("relative L2 mean / median / p95 / max",
+         f"{errors.mean:.3e} / {errors.median:.3e} / {errors.p95:.3e} / {errors.max:.3e}"),
+        ("device", result.device),
+    ]
+    for mode, label in (("single", "1 query per call"), ("batched", f"{result.batch} queries per call")):
+        rows.append((f"seconds per query, {label}",
+                     f"reference {result.reference_seconds[mode]:.3e}, surrogate {result.surrogate_seconds[mode]:.3e}, "
+                     f"speedup {speedups[mode]:.1f}x, break-even {_queries(break_even[mode])}"))
+    if result.setup_seconds:
+        rows.append(("setup (data + training)",
+                     f"{result.setup_seconds['data']:.1f} s + {result.setup_seconds['training']:.1f} s"))
+    rows.append(("reference reproduces the data set", f"max relative difference {result.reference_reproduction_error:.1e}"))
+    print_table(["comparison", ""], rows)
+    return EXIT_OK
+
+
+def model_info(args: argparse.Namespace) -> int:
+    """What a checkpoint holds, read from its header alone (no tensors, no torch)."""
+    document = read_checkpoint_document(args.model)
+    if args.json:
+        print_json(document)
+        return EXIT_OK
+    print_table([str(args.model), ""], _document_rows(document))
+    return EXIT_OK
+
+
+def _document_rows(document: dict[str, Any]) -> list[tuple[str, Any]]:
+    task, training, metrics = document.get("task", {}), document.get("training", {}), document.get("metrics", {})
+    architecture = document.get("architecture", {})
+    rows = [("surrogate", document.get("surrogate")),
+            ("learned from", f"{task.get('solver')} {task.get('solver_version', '')}".strip()),
+            ("grid", "x".join(map(str, task.get("grid", [])))),
+            ("architecture", ", ".join(f"{k}={v}" for k, v in architecture.items()))]
+    if "parameters" in document:
+        rows.append(("parameters", f"{document['parameters']:,}"))
+    if training:
+        rows.append(("training", f"{training.get('epochs_run')} epochs in {training.get('seconds', 0.0):.1f} s, "
+                                 f"best epoch {training.get('best_epoch')}"))
+    rows += [(name, f"{value:.4g}" if isinstance(value, float) else value) for name, value in metrics.items()]
+    return rows
+
+
+def _queries(count: float | None) -> str:
+    if count is None:
+        return "unknown (no setup cost recorded)"
+    return "never (not faster)" if count == float("inf") else f"{int(count):,} queries"
+
+
+class _TrainingPrinter(_ProgressPrinter):
+    """Progress plus, on a terminal or every tenth, the epoch's losses."""
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Scalars) and not self.interactive and event.step % 10 == 0:
+            losses = ", ".join(f"{k} {v:.3e}" for k, v in event.values.items())
+            print(f"{self.label}: epoch {event.step}: {losses}", file=sys.stderr)
+        super().__call__(event)

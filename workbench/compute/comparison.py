@@ -1,0 +1,171 @@
+"""Surrogate versus reference on held-out samples: errors, wall times on one device, speedup, break-even.
+
+Shared by ``pdewb compare`` and the GUI. The reference side re-solves the test
+samples from their stored seeds with the solver's own data-set generator (so both
+sides answer the same queries, on the same device), and checks that it reproduces
+the stored solutions. Timings are medians over repeats after one warm-up call:
+"single" answers one query at a time, "batched" answers ``batch`` queries per call.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.comparison import (
+    ErrorSummary,
+    break_even_queries,
+    relative_l2_per_sample,
+    speedup,
+    summarize_errors,
+)
+from ..io.checkpoints import read_checkpoint_document, surrogate_of
+from ..io.datasets import read_dataset
+from ..plugins.contributions import SurrogateContribution
+from ..plugins.host import PluginHost
+from .torch_context import job_context
+
+TIMED_SINGLE_QUERIES = 8
+
+
+@dataclass
+class SurrogateComparison:
+    """Everything ``pdewb compare`` reports; ``describe()`` is its JSON."""
+
+    surrogate_id: str
+    solver_id: str
+    checkpoint: Path
+    dataset: Path
+    device: str
+    trained_grid: list[int]
+    tested_grid: list[int]
+    seeds: np.ndarray
+    errors: np.ndarray
+    summary: ErrorSummary
+    batch: int
+    surrogate_seconds: dict[str, float]
+    reference_seconds: dict[str, float]
+    setup_seconds: dict[str, float] = field(default_factory=dict)
+    reference_reproduction_error: float = float("nan")
+
+    @property
+    def zero_shot(self) -> bool:
+        return list(self.trained_grid) != list(self.tested_grid)
+
+    def speedups(self) -> dict[str, float]:
+        return {mode: speedup(self.reference_seconds[mode], self.surrogate_seconds[mode]) for mode in ("single", "batched")}
+
+    def break_even(self) -> dict[str, float | None]:
+        """Queries after which data + training has paid off; None when the setup cost is unknown."""
+        if not self.setup_seconds:
+            return {"single": None, "batched": None}
+        setup = sum(self.setup_seconds.values())
+        return {
+            mode: break_even_queries(setup, self.reference_seconds[mode], self.surrogate_seconds[mode])
+            for mode in ("single", "batched")
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return _finite_or_none({
+            "surrogate": self.surrogate_id, "solver": self.solver_id, "checkpoint": str(self.checkpoint),
+            "dataset": str(self.dataset), "device": self.device, "trained_grid": self.trained_grid,
+            "tested_grid": self.tested_grid, "zero_shot": self.zero_shot,
+            "relative_l2": self.summary.describe(), "batch": self.batch,
+            "surrogate_seconds_per_query": self.surrogate_seconds,
+            "reference_seconds_per_query": self.reference_seconds,
+            "speedup": self.speedups(), "setup_seconds": self.setup_seconds, "break_even_queries": self.break_even(),
+            "reference_reproduction_error": self.reference_reproduction_error,
+            "per_sample": {"seed": self.seeds.tolist(), "relative_l2": self.errors.tolist()},
+        })
+
+
+def compare_surrogate(
+    host: PluginHost,
+    checkpoint: str | Path,
+    dataset: str | Path,
+    samples: int | None = None,
+    batch: int = 32,
+    repeats: int = 3,
+) -> SurrogateComparison:
+    """Evaluate the surrogate in ``checkpoint`` against the reference on the samples of ``dataset``."""
+    document = read_checkpoint_document(checkpoint)
+    contribution = host.get(surrogate_of(checkpoint, document), SurrogateContribution)
+    arrays, metadata = read_dataset(dataset)
+    count = len(metadata["seed"]) if samples is None else min(int(samples), len(metadata["seed"]))
+    arrays = {name: values[:count] for name, values in arrays.items()}
+    seeds = np.asarray(metadata["seed"][:count])
+    batch = max(1, min(int(batch), count))
+    with job_context(contribution.requires) as device:
+        surrogate = contribution.load_checkpoint(checkpoint, device)
+        inputs, targets = surrogate.pairs(arrays, metadata)
+        predictions = _predict_in_batches(surrogate.predict, inputs, batch)
+        surrogate_seconds = _time_queries(lambda s: surrogate.predict(inputs[s]), count, batch, repeats)
+    errors = relative_l2_per_sample(predictions, targets)
+    attributes = metadata["attributes"]
+    solver = host.solver(attributes["solver"])
+    reference_seconds, reproduction = _time_reference(solver, attributes["params"], seeds, arrays, count, batch, repeats)
+    return SurrogateComparison(
+        surrogate_id=contribution.id, solver_id=solver.id, checkpoint=Path(checkpoint), dataset=Path(dataset),
+        device=str(device or "cpu"), trained_grid=list(surrogate.document["task"]["grid"]),
+        tested_grid=list(targets.shape[2:]), seeds=seeds, errors=errors, summary=summarize_errors(errors),
+        batch=batch, surrogate_seconds=surrogate_seconds, reference_seconds=reference_seconds,
+        setup_seconds=_setup_seconds(surrogate.document), reference_reproduction_error=reproduction,
+    )
+
+
+def _predict_in_batches(predict: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray, batch: int) -> np.ndarray:
+    return np.concatenate([predict(inputs[start:start + batch]) for start in range(0, len(inputs), batch)])
+
+
+def _time_queries(answer: Callable[[slice], Any], count: int, batch: int, repeats: int) -> dict[str, float]:
+    """Seconds per query: one query per call (median over a few queries), and ``batch`` per call."""
+    answer(slice(0, 1))  # warm-up: first-call allocations, lazy initialisation
+    singles = [_seconds(answer, slice(i, i + 1)) for i in range(min(count, TIMED_SINGLE_QUERIES))]
+    batched = [_seconds(answer, slice(0, batch)) / batch for _ in range(max(1, repeats))]
+    return {"single": statistics.median(singles), "batched": statistics.median(batched)}
+
+
+def _seconds(answer: Callable[[slice], Any], queries: slice) -> float:
+    start = time.perf_counter()
+    answer(queries)
+    return time.perf_counter() - start
+
+
+def _time_reference(solver, params: Mapping[str, Any], seeds: np.ndarray, stored: Mapping[str, np.ndarray],
+                    count: int, batch: int, repeats: int) -> tuple[dict[str, float], float]:
+    """Reference seconds per query, and the largest relative difference from the stored solutions."""
+    generate, _ = solver.dataset_functions()
+    with job_context(solver.requires) as device:
+        regenerated = generate(params, seeds[:batch], device)
+        seconds = _time_queries(lambda s: generate(params, seeds[s], device), count, batch, min(repeats, 2))
+    differences = [
+        float(np.max(np.abs(regenerated[name] - stored[name][:batch])) / max(float(np.max(np.abs(stored[name]))), 1e-300))
+        for name in regenerated if name in stored
+    ]
+    return seconds, max(differences, default=float("nan"))
+
+
+def _setup_seconds(document: Mapping[str, Any]) -> dict[str, float]:
+    """Data generation plus training time, when the checkpoint recorded both."""
+    data = document.get("task", {}).get("generation_seconds")
+    training = document.get("training", {}).get("seconds")
+    if data is None or training is None:
+        return {}
+    return {"data": float(data), "training": float(training)}
+
+
+def _finite_or_none(value: Any) -> Any:
+    """JSON has no inf/NaN: such numbers become null."""
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_none(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
