@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     datagen = sub.add_parser("datagen", parents=[common], help="generate a seeded HDF5 training data set")
     datagen.add_argument("--solver", required=True, help="solver id with a data set generator, e.g. darcy.fd")
     datagen.add_argument("--samples", required=True, type=int, metavar="N", help="number of samples")
-    datagen.add_argument("--batch", type=int, default=8, metavar="B", help="samples per batch (default 8)")
+    datagen.add_argument("--batch", type=int, default=32, metavar="B", help="samples per batch (default 32)")
     datagen.add_argument("--seed", type=int, default=0, metavar="S", help="base seed (default 0)")
     datagen.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="set a parameter")
     datagen.add_argument("--out", required=True, metavar="PATH.h5", help="output HDF5 file")

@@ -69,7 +69,7 @@ class DatagenDialog(QtWidgets.QDialog):
             self.solver_combo.addItem(solver.title, solver.id)
         self.form = ParamForm()
         self.samples = _spin(1, 10**7, 100)
-        self.batch = _spin(1, 10**5, 8)
+        self.batch = _spin(1, 10**5, 32)
         self.seed = _spin(0, 2**31 - 1, 0)
         self.output = QtWidgets.QLineEdit(str(Path.cwd() / "dataset.h5"))
         browse = QtWidgets.QPushButton("Browse...")

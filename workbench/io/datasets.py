@@ -130,7 +130,7 @@ def generate_dataset(
     samples: int,
     params: Mapping[str, Any] | None = None,
     *,
-    batch: int = 8,
+    batch: int = 32,
     seed: int = 0,
     overwrite: bool = False,
     device: Any = None,

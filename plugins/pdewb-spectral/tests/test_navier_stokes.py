@@ -117,3 +117,58 @@ def test_bad_viscosity_is_a_param_error(nu):
 def test_odd_grid_is_a_param_error():
     with pytest.raises(ParamError, match="even"):
         solve_batch(torch.zeros(1, 15, 15, dtype=torch.float64), 1e-3, 1e-3, 0.1, 1, "cpu")
+
+
+def plain_step(w_hat, nu, dt, f_hat, n):
+    """One CN + Heun step as the module docstring writes it, with rfft2/irfft2 and a 2D mask."""
+    m_y, m_x = torch.fft.fftfreq(n, 1 / n, dtype=torch.float64), torch.fft.rfftfreq(n, 1 / n, dtype=torch.float64)
+    mask = ((3 * m_y.abs()[:, None] < n) & (3 * m_x[None, :] < n)).double()
+    ky, kx = 2 * math.pi * m_y[:, None], 2 * math.pi * m_x[None, :]
+    k2 = kx ** 2 + ky ** 2
+    inv_k2 = torch.where(k2 == 0, 0.0, 1 / torch.where(k2 == 0, 1.0, k2))
+
+    def advection(w):
+        psi = w * inv_k2
+        u, v, wx, wy = (torch.fft.irfft2(s, s=(n, n)) for s in (1j * ky * psi, -1j * kx * psi, 1j * kx * w, 1j * ky * w))
+        return -torch.fft.rfft2(u * wx + v * wy) * mask
+
+    explicit, implicit = 1 - 0.5 * dt * nu * k2, 1 / (1 + 0.5 * dt * nu * k2)
+    n0 = advection(w_hat)
+    rhs = explicit * w_hat + dt * f_hat
+    w_star = implicit * (rhs + dt * n0)
+    return implicit * (rhs + 0.5 * dt * (n0 + advection(w_star))), mask
+
+
+def test_stepper_equals_the_plain_2d_formulation_to_rounding():
+    """The kept-modes layout and the regrouped factors change rounding only."""
+    n, nu, dt = 32, 1e-3, 5e-3
+    w0 = 20.0 * grf_periodic_2d(3, n, make_generator(9))
+    p = grid_points(n)
+    f = torch.tensor(0.1 * np.sin(2 * np.pi * (p[:, 0] + p[:, 1]))).reshape(n, n)
+    stepper = VorticityStepper(w0, nu, dt, f)
+    _, mask = plain_step(torch.fft.rfft2(w0), nu, dt, torch.fft.rfft2(f), n)
+    w_hat, f_hat = torch.fft.rfft2(w0) * mask, torch.fft.rfft2(f) * mask
+    for _ in range(20):
+        stepper.step()
+        w_hat, _ = plain_step(w_hat, nu, dt, f_hat, n)
+    plain = torch.fft.irfft2(w_hat, s=(n, n))
+    difference = float((stepper.vorticity() - plain).abs().max() / plain.abs().max())
+    print(f"\nNS stepper vs plain rfft2 formulation after 20 steps: relative difference {difference:.1e}")
+    assert difference < 1e-13
+
+
+def test_chunks_and_threads_change_no_value(monkeypatch):
+    from pdewb_spectral import common
+
+    w0 = 20.0 * grf_periodic_2d(5, 16, make_generator(2))
+    threads = torch.get_num_threads()
+    whole = solve_batch(w0, 1e-3, 1e-2, 0.1, 2, "cpu")
+    monkeypatch.setattr(common, "CHUNK_SAMPLES", 2)
+    assert torch.equal(solve_batch(w0, 1e-3, 1e-2, 0.1, 2, "cpu"), whole)  # chunks of 2, 2, 1
+    assert torch.get_num_threads() == threads
+    with common.cpu_threads(1):
+        assert torch.get_num_threads() == 1
+        with common.cpu_threads(1):
+            pass
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == threads

@@ -34,8 +34,10 @@ import scipy.sparse.linalg as spla
 from workbench.core.errors import ParamError, SolverDiverged
 
 METHODS = ("auto", "direct", "amg-cg")
-#: 'auto' solves directly up to this many unknowns (2D 5-point matrices: LU fill is mild);
-#: same crossover as the FEM plugin measured for 2D P1 matrices (2 cores).
+#: For a bare matrix, 'auto' solves directly up to this many unknowns (2D 5-point matrices: LU
+#: fill is mild); the darcy.fd solver itself sends 'auto' to the multigrid CG instead
+#: (:func:`pdewb_darcy.darcy.solve_darcy`), which needs the grid, not just the matrix. The
+#: limit is the crossover the FEM plugin measured for 2D P1 matrices (2 cores).
 DIRECT_LIMIT = 20_000
 #: CG stops at ||b - A x|| <= rtol ||b||.
 CG_RTOL = 1e-10

@@ -17,11 +17,12 @@ block-diagonal layout (:func:`batch_layout`, cached):
   matrix-matrix products. Galerkin operators keep the V-cycle robust at the
   coefficient jumps (12 / 3), where a rediscretisation would need care.
 
-Per batch, every level's B matrices form one block-diagonal CSR matrix, so a mat-vec,
+Per batch, every level's B matrices form one CSR matrix that couples no samples
+(block diagonal, with the samples interleaved: see :class:`Interleaved`), so a mat-vec,
 a Gauss-Seidel sweep (pyamg's compiled kernel) or a restriction is one compiled loop
-over all samples. A block-diagonal matrix couples no samples and every reduction is
-per sample, so a sample's arithmetic is the same in any batch: results do not depend
-on the batch, bit for bit (tested; the data sets rely on it).
+over all samples. Every reduction is per sample, so a sample's arithmetic is the same
+in any batch: results do not depend on the batch, bit for bit (tested; the data sets
+rely on it).
 
 V-cycle (z = M r, zero initial guess): a forward Gauss-Seidel sweep, the residual,
 restriction by P^T, the coarse correction, a backward sweep; the coarsest level (at
@@ -98,12 +99,12 @@ def galerkin_map(indptr: np.ndarray, indices: np.ndarray, P: sp.csr_matrix):
     i, j = rows[entry], cols[entry]
     pk = P.indptr[i] + local // count[j]
     pl = P.indptr[j] + local % count[j]
-    k, l = P.indices[pk], P.indices[pl]
-    pattern = sp.csr_matrix((np.ones(len(k)), (k, l)), shape=(n_c, n_c))
+    k, m = P.indices[pk], P.indices[pl]  # coarse row and column
+    pattern = sp.csr_matrix((np.ones(len(k)), (k, m)), shape=(n_c, n_c))
     pattern.sum_duplicates()
     pattern.sort_indices()
     keys = _pattern_rows(pattern.indptr) * n_c + pattern.indices  # increasing
-    slot = np.searchsorted(keys, k * n_c + l)
+    slot = np.searchsorted(keys, k * n_c + m)
     G = sp.csr_matrix((P.data[pk] * P.data[pl], (slot, entry)), shape=(len(keys), len(cols)))
     return pattern.indptr.copy(), pattern.indices.copy(), G
 
@@ -229,7 +230,7 @@ class BatchedMultigrid:
         self.B = B = fine_data.shape[0]
         self.sizes = [lv.size for lv in levels]
         layout = batch_layout(n, B)
-        values = hierarchy(n).level_data(fine_data)
+        values = hierarchy(n).level_data(fine_data)  # (nnz, B) per level
         self.A = [pattern.matrix(v) for pattern, v in zip(layout.A, values)]
         self.U = [pattern.matrix(v) for pattern, v in zip(layout.U, values)]
         self.P, self.R = layout.P, layout.R

@@ -47,7 +47,6 @@ from workbench.core.problem import Problem
 
 from .common import (
     DTYPES,
-    PaddedInverse,
     check_grid_size,
     check_positive,
     check_viscosity,
@@ -92,10 +91,13 @@ class BurgersStepper:
     """IF-RK4 for a batch (B, n) of states, kept in Fourier space.
 
     Only the K = :func:`~.common.kept_modes` (n) modes m = 0..K-1 that the 2/3 rule
-    keeps are stored (u_hat is (B, K)); the others are zero at every stage, so no
-    mask is applied and no work is spent on them. The stage formulas are those of the
-    module docstring, regrouped so that each stage costs one or two array operations
-    (with e = exp(-nu k^2 dt / 2), e^2 u = e (e u), and dt folded into N):
+    keeps carry values; the others are zero at every stage, so no mask is applied and
+    no element-wise work is spent on them. The state and each stage's input are
+    written straight into the first K modes of one zero-padded (B, n/2 + 1) spectrum,
+    the input of every inverse FFT (no copy or padding per stage; the c2r reads it
+    contiguously: from a strided view it measured 1.3x slower). The stage formulas
+    are those of the module docstring, regrouped so that each stage costs one or two
+    array operations (e = exp(-nu k^2 dt / 2), so e^2 u = e (e u); dt folded into N):
 
         eu = e u,  k1 = N(u),  ek1 = e k1,  k2 = N(eu + ek1 / 2),  k3 = N(eu + k2 / 2),
         k4 = N(e (eu + k3)),   u_new = e (eu + ek1 / 6 + (k2 + k3) / 3) + k4 / 6,
@@ -113,33 +115,41 @@ class BurgersStepper:
         k = 2.0 * math.pi * torch.arange(K, device=device, dtype=real)
         self.dt_minus_half_ik = (-0.5j * dt * k).to(complex_dtype(real))  # N(u_hat) = dt (-ik/2) FFT[u^2]
         self.e_half = torch.exp(-nu * k ** 2 * dt / 2.0).to(complex_dtype(real))
-        self._irfft = PaddedInverse(self.n)
-        self.u_hat = torch.fft.rfft(u0, dim=-1)[..., :K]
+        self._spectrum = torch.zeros((u0.shape[0], self.n // 2 + 1), dtype=complex_dtype(real), device=device)
+        self.u_hat.copy_(torch.fft.rfft(u0, dim=-1)[..., :K])
         self.step_count, self.time = 0, 0.0
 
-    def nonlinear(self, u_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """dt N(u_hat) on the kept modes, and u on the grid."""
-        u = self._irfft(u_hat)
+    @property
+    def u_hat(self) -> torch.Tensor:
+        """The kept modes (B, K): a view into the padded spectrum."""
+        return self._spectrum[..., : self.K]
+
+    def _nonlinear(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """dt N of the padded spectrum on the kept modes, and u on the grid."""
+        u = torch.fft.irfft(self._spectrum, n=self.n, dim=-1)
         return self.dt_minus_half_ik * torch.fft.rfft(u * u, dim=-1)[..., : self.K], u
 
     def step(self) -> None:
-        e, u_hat = self.e_half, self.u_hat
-        k1, u = self.nonlinear(u_hat)
+        e, stage = self.e_half, self.u_hat  # stage holds u_hat now, then each stage's input
+        k1, u = self._nonlinear()
         self._check(u)
-        eu = e * u_hat
+        eu = e * stage
         ek1 = e * k1
-        k2 = self.nonlinear(torch.add(eu, ek1, alpha=0.5))[0]
-        k3 = self.nonlinear(torch.add(eu, k2, alpha=0.5))[0]
-        k4 = self.nonlinear(e * (eu + k3))[0]
+        torch.add(eu, ek1, alpha=0.5, out=stage)
+        k2 = self._nonlinear()[0]
+        torch.add(eu, k2, alpha=0.5, out=stage)
+        k3 = self._nonlinear()[0]
+        torch.add(eu, k3, out=stage).mul_(e)
+        k4 = self._nonlinear()[0]
         k2 += k3
-        eu.add_(ek1, alpha=1.0 / 6.0).add_(k2, alpha=1.0 / 3.0)
-        self.u_hat = torch.add(e * eu, k4, alpha=1.0 / 6.0)
+        eu.add_(ek1, alpha=1.0 / 6.0).add_(k2, alpha=1.0 / 3.0).mul_(e)
+        torch.add(eu, k4, alpha=1.0 / 6.0, out=stage)
         self.step_count += 1
         self.time = self.step_count * self.dt
 
     def _check(self, u: torch.Tensor) -> None:
         """Before step s + 1: the CFL number of the current state, and that it is finite."""
-        u_max = float(u.abs().amax())
+        u_max = float(torch.linalg.vector_norm(u, float("inf")))
         cfl = u_max * self.dt * self.n
         step, t = self.step_count + 1, self.step_count * self.dt
         if not math.isfinite(u_max):
@@ -151,8 +161,7 @@ class BurgersStepper:
             )
 
     def physical(self) -> torch.Tensor:
-        return self._irfft(self.u_hat)
-
+        return torch.fft.irfft(self._spectrum, n=self.n, dim=-1)
 
 
 def solve_batch(u0: torch.Tensor, nu: float, dt: float, t_end: float, n_out: int, device=None,

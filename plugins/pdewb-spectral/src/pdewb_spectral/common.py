@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -105,9 +106,10 @@ def kept_modes(n: int) -> int:
 class PaddedInverse:
     """irfft along the last axis from the K kept modes, through a zero buffer of n // 2 + 1 modes.
 
-    ``torch.fft.irfft(h, n)`` with K < n // 2 + 1 inputs pads by itself, but that path
-    (and a strided input) measured 2-3x slower on the CPU than a c2r of a contiguous
-    full-width input; the buffer's modes K.. stay zero, only :K is written per call.
+    Why: for the (..., n, K) transposed views the Navier-Stokes stepper produces, the
+    c2r measured ~6x slower straight from the strided view, and 1.7x slower with
+    torch's own padding of K contiguous modes, than from a contiguous full-width
+    buffer (n = 64, one thread). The buffer's modes K.. stay zero; only :K is written.
     """
 
     def __init__(self, n: int) -> None:
@@ -172,6 +174,10 @@ def make_generator(seed: int) -> torch.Generator:
     return generator
 
 
+_threads_lock = threading.Lock()
+_threads_depth, _threads_saved = 0, 1
+
+
 @contextlib.contextmanager
 def cpu_threads(count: int = 1):
     """Run with ``count`` torch intra-op threads, then restore the previous setting.
@@ -181,14 +187,22 @@ def cpu_threads(count: int = 1):
     (load 3-5) a step waits for a descheduled thread at nearly every barrier, and the
     idle threads spin afterwards and take the core from other work: measured, 2
     threads made Burgers n = 1024 40x and Navier-Stokes n = 64 6x slower than 1. The
-    setting is process-wide, so it is held only for the solve.
+    setting is process-wide, so it is held only while a solve runs (nested or
+    concurrent solves: the first sets it, the last restores it).
     """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count)
+    global _threads_depth, _threads_saved
+    with _threads_lock:
+        if _threads_depth == 0:
+            _threads_saved = torch.get_num_threads()
+            torch.set_num_threads(count)
+        _threads_depth += 1
     try:
         yield
     finally:
-        torch.set_num_threads(previous)
+        with _threads_lock:
+            _threads_depth -= 1
+            if _threads_depth == 0:
+                torch.set_num_threads(_threads_saved)
 
 
 def solve_in_chunks(solve: Callable[[torch.Tensor], torch.Tensor], initial: torch.Tensor) -> torch.Tensor:
