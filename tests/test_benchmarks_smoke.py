@@ -23,3 +23,16 @@ def test_poisson_benchmark_quick_prints_a_table_row():
     rows = [line for line in lines if re.match(r"^\s*10082\s+5184\s+1\s+\d", line)]
     assert len(rows) == 1, result.stdout
     assert float(rows[0].split()[-1]) < 1e-8
+
+
+def test_surrogate_benchmark_quick_prints_its_table(tmp_path):
+    script = BENCHMARK.parent / "bench_surrogates.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--quick", "--only", "darcy", "--epochs", "1", "--threads", "1",
+         "--workdir", str(tmp_path)],
+        capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("darcy ")]
+    assert [row[1] for row in rows] == ["fno", "mgno", "deeponet"], result.stdout
+    assert all(row[3] == "1" and row[5] == "17x17" for row in rows), result.stdout

@@ -25,6 +25,7 @@ def torch_plugin(monkeypatch):
 
         seen["inference"] = torch.is_inference_mode_enabled()
         seen["thread"] = threading.get_ident()
+        seen["threads"] = torch.get_num_threads()
         values = torch.linspace(0, 1, problem.mesh.n_points, dtype=torch.float64)
         yield Frame(0, 0.0, {"u": Field("u", values.cpu().numpy())})
 
@@ -57,3 +58,25 @@ def test_torch_solvers_run_in_inference_mode_on_the_calling_thread(torch_plugin)
     assert seen["inference"] is True and seen["thread"] == result["thread"]
     assert "[info] torch device: cpu" in run.log
     assert not torch.is_inference_mode_enabled()  # nothing leaks to this thread
+
+
+@pytest.mark.parametrize("setting, expected", [(None, 1), ("2", 2)])
+def test_cpu_jobs_use_the_configured_thread_count_and_restore_it(torch_plugin, monkeypatch, setting, expected):
+    plugin, seen = torch_plugin
+    if setting is None:
+        monkeypatch.delenv("PDEWB_TORCH_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("PDEWB_TORCH_THREADS", setting)
+    solver = host_with(plugin).solver("probe.torch")
+    before = torch.get_num_threads()
+    run = run_solver(solver, build_problem(solver, rectangle_mesh(2)))
+    assert run.status is RunStatus.SUCCEEDED and seen["threads"] == expected
+    assert torch.get_num_threads() == before
+
+
+def test_a_bad_thread_count_fails_the_run_with_its_name(torch_plugin, monkeypatch):
+    plugin, _ = torch_plugin
+    monkeypatch.setenv("PDEWB_TORCH_THREADS", "many")
+    solver = host_with(plugin).solver("probe.torch")
+    run = run_solver(solver, build_problem(solver, rectangle_mesh(2)))
+    assert run.status is RunStatus.FAILED and "PDEWB_TORCH_THREADS" in run.error

@@ -105,11 +105,11 @@ def compare_surrogate(
         surrogate = contribution.load_checkpoint(checkpoint, device)
         inputs, targets = surrogate.pairs(arrays, metadata)
         predictions = _predict_in_batches(surrogate.predict, inputs, batch)
-        surrogate_seconds = _time_queries(lambda s: surrogate.predict(inputs[s]), count, batch, repeats)
+        surrogate_seconds = time_queries(lambda s: surrogate.predict(inputs[s]), count, batch, repeats)
     errors = relative_l2_per_sample(predictions, targets)
     attributes = metadata["attributes"]
     solver = host.solver(attributes["solver"])
-    reference_seconds, reproduction = _time_reference(solver, attributes["params"], seeds, arrays, count, batch, repeats)
+    reference_seconds, reproduction = time_reference(solver, attributes["params"], seeds, arrays, count, batch, repeats)
     return SurrogateComparison(
         surrogate_id=contribution.id, solver_id=solver.id, checkpoint=Path(checkpoint), dataset=Path(dataset),
         device=str(device or "cpu"), trained_grid=list(surrogate.document["task"]["grid"]),
@@ -123,7 +123,7 @@ def _predict_in_batches(predict: Callable[[np.ndarray], np.ndarray], inputs: np.
     return np.concatenate([predict(inputs[start:start + batch]) for start in range(0, len(inputs), batch)])
 
 
-def _time_queries(answer: Callable[[slice], Any], count: int, batch: int, repeats: int) -> dict[str, float]:
+def time_queries(answer: Callable[[slice], Any], count: int, batch: int, repeats: int) -> dict[str, float]:
     """Seconds per query: one query per call (median over a few queries), and ``batch`` per call."""
     answer(slice(0, 1))  # warm-up: first-call allocations, lazy initialisation
     singles = [_seconds(answer, slice(i, i + 1)) for i in range(min(count, TIMED_SINGLE_QUERIES))]
@@ -137,13 +137,13 @@ def _seconds(answer: Callable[[slice], Any], queries: slice) -> float:
     return time.perf_counter() - start
 
 
-def _time_reference(solver, params: Mapping[str, Any], seeds: np.ndarray, stored: Mapping[str, np.ndarray],
-                    count: int, batch: int, repeats: int) -> tuple[dict[str, float], float]:
+def time_reference(solver, params: Mapping[str, Any], seeds: np.ndarray, stored: Mapping[str, np.ndarray],
+                   count: int, batch: int, repeats: int) -> tuple[dict[str, float], float]:
     """Reference seconds per query, and the largest relative difference from the stored solutions."""
     generate, _ = solver.dataset_functions()
     with job_context(solver.requires) as device:
         regenerated = generate(params, seeds[:batch], device)
-        seconds = _time_queries(lambda s: generate(params, seeds[s], device), count, batch, min(repeats, 2))
+        seconds = time_queries(lambda s: generate(params, seeds[s], device), count, batch, min(repeats, 2))
     differences = [
         float(np.max(np.abs(regenerated[name] - stored[name][:batch])) / max(float(np.max(np.abs(stored[name]))), 1e-300))
         for name in regenerated if name in stored

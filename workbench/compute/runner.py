@@ -51,16 +51,17 @@ def run_solver(
     problem: Problem,
     control: JobControl | None = None,
     on_event: Callable[[Event], None] | None = None,
+    device: str | None = None,
 ) -> Run:
     """Load the solver's implementation and drive it; failures end as a failed Run.
 
     Solvers that need torch run under :func:`~.torch_context.torch_job_context`
-    (device selected, inference mode) on the calling thread.
+    (``device`` or the selected one, inference mode) on the calling thread.
     """
     run = Run(solver.id, dict(problem.params))
     try:
         job = solver.load()(problem)
-        with job_context(solver.requires) as device:
+        with job_context(solver.requires, device=device) as device:
             if device is not None:
                 run.log.append(f"[info] torch device: {device}")
             return execute(job, run, control, on_event)

@@ -65,10 +65,15 @@ class ComputeWorker(QtCore.QObject):
     event = QtCore.Signal(int, object)  # job id, a core event
     finished = QtCore.Signal(int, object)  # job id, the finished Run
 
+    def __init__(self, device: str) -> None:
+        super().__init__()
+        self.device = device
+
     @QtCore.Slot(int, object, object, object)
     def run(self, job_id: int, solver: SolverContribution, problem: Problem, control: JobControl) -> None:
         # run_solver never raises for a failing job: failures come back as a failed Run.
-        result = run_solver(solver, problem, control, on_event=lambda event: self.event.emit(job_id, event))
+        device = self.device if "torch" in solver.requires else None
+        result = run_solver(solver, problem, control, lambda event: self.event.emit(job_id, event), device)
         self.finished.emit(job_id, result)
 
 
@@ -84,7 +89,7 @@ class DeviceLane(QtCore.QObject):
         # that thread ends, so nothing is left for Python's final garbage collection to tear down.
         self.thread = QtCore.QThread(self)
         self.thread.setObjectName(f"pdewb-compute-{device}")
-        self.worker = ComputeWorker()
+        self.worker = ComputeWorker(device)
         self.worker.moveToThread(self.thread)
         self.thread.finished.connect(self.worker.deleteLater)
         self.submit.connect(self.worker.run)  # queued: the lane's thread runs the jobs in order

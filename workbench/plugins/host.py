@@ -44,6 +44,7 @@ BUILTIN_DISTRIBUTIONS = frozenset(
         "pde-workbench-spectral",
         "pde-workbench-darcy",
         "pde-workbench-operators",
+        "pde-workbench-movers",
     }
 )
 
