@@ -1,8 +1,9 @@
 """Hook implementations of the operator-surrogate plugin: descriptors only, torch is not imported.
 
-Network sizes set to 0 take the architecture's default for the data (FNO keeps 16
-modes and 64 channels in 1D, 12 and 32 in 2D, as in the FNO paper); every size that
-was used is recorded in the checkpoint.
+Network sizes set to 0 take the architecture's default for the data's dimension
+(FNO keeps 16 modes and 64 channels in 1D, 12 and 32 in 2D, as in the FNO paper;
+pdewb_operators.models.architecture lists them all); every size that was used is
+recorded in the checkpoint. A test keeps the non-zero defaults here equal to those.
 """
 
 from workbench.plugins import ParamSpec, SurrogateContribution, hookimpl
@@ -55,9 +56,9 @@ MGNO = SurrogateContribution(
     learns=LEARNS,
     requires=("torch", "safetensors"),
     params=(
-        ParamSpec("width", "int", 32, minimum=1, help="Channels of the hidden layers."),
+        ParamSpec("width", "int", 0, minimum=0, help=f"Channels of the hidden layers. {AUTO}"),
         ParamSpec("layers", "int", 4, minimum=1, help="V-cycle layers; the last maps to the output."),
-        ParamSpec("levels", "int", 5, minimum=1, maximum=12, help="Grids in each V-cycle, the finest included."),
+        ParamSpec("levels", "int", 0, minimum=0, maximum=12, help=f"Grids in each V-cycle, the finest included. {AUTO}"),
     ) + TRAINING,
 )
 

@@ -23,9 +23,9 @@ from .mgno import MgNO
 __all__ = [
     "ARCHITECTURES",
     "COMMON_KEYS",
+    "FNO",
     "Architecture",
     "DeepONet",
-    "FNO",
     "Hyperparameter",
     "MgNO",
     "build_model",

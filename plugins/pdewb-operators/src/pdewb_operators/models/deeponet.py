@@ -17,6 +17,8 @@ another resolution are linearly interpolated to the sensor grid first
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import torch
 from torch import nn
 
@@ -27,7 +29,7 @@ def mlp(in_features: int, width: int, depth: int, out_features: int, last_activa
     """depth hidden layers of `width` with GELU, then a linear layer (and GELU if last_activation)."""
     sizes = [in_features] + [width] * depth
     layers: list[nn.Module] = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+    for n_in, n_out in pairwise(sizes):
         layers += [nn.Linear(n_in, n_out), nn.GELU()]
     layers.append(nn.Linear(sizes[-1], out_features))
     if last_activation:

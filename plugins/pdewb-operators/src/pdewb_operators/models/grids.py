@@ -75,7 +75,7 @@ def pad_amount(n: int, fraction: float, periodic: bool) -> int:
     if fraction <= 0:
         return 0
     intervals = n if periodic else n - 1
-    return fast_fft_size(n + int(round(fraction * intervals))) - n
+    return fast_fft_size(n + round(fraction * intervals)) - n
 
 
 def fast_fft_size(n: int) -> int:

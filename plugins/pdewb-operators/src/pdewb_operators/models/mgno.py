@@ -94,22 +94,23 @@ class VCycle(nn.Module):
                  levels: int, pre_smoothing: int, post_smoothing: int):
         super().__init__()
         self.levels = nn.ModuleList(
-            Level(dim, in_channels, out_channels, periodic, pre_smoothing, post_smoothing, coarsest=(l == levels - 1))
-            for l in range(levels)
+            Level(dim, in_channels, out_channels, periodic, pre_smoothing, post_smoothing, coarsest=(k == levels - 1))
+            for k in range(levels)
         )
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         return self.cycle(f, 0)
 
-    def cycle(self, f: torch.Tensor, l: int) -> torch.Tensor:
-        level = self.levels[l]
+    def cycle(self, f: torch.Tensor, k: int) -> torch.Tensor:
+        """u^k for the right-hand side f^k on level k (and recursively on the coarser ones)."""
+        level = self.levels[k]
         u = level.pre[0](f)
         for S in level.pre[1:]:
             u = u + S(level.residual(f, u))
         if level.restrict is None:
             return u
         f_coarse = level.restrict(level.residual(f, u))
-        u = u + level.prolong(self.cycle(f_coarse, l + 1), tuple(u.shape[2:]))
+        u = u + level.prolong(self.cycle(f_coarse, k + 1), tuple(u.shape[2:]))
         for S in level.post:
             u = u + S(level.residual(f, u))
         return u
