@@ -199,15 +199,17 @@ class CompareView(QtWidgets.QWidget):
         self.message.setWordWrap(True)
         self.message.setStyleSheet("font-size: 14px; color: #b03030;")
 
+        self._controls = (QtWidgets.QLabel("Field"), self.field_combo, self.lock_box, QtWidgets.QLabel("Time"),
+                          self.slider, self.time_label)
         controls = QtWidgets.QHBoxLayout()
-        for widget in (QtWidgets.QLabel("Field"), self.field_combo, self.lock_box, QtWidgets.QLabel("Time"),
-                       self.slider, self.time_label):
+        for widget in self._controls:
             controls.addWidget(widget)
         controls.setStretch(4, 1)
 
         content = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         content.addWidget(self._build_views())
-        content.addWidget(self._build_lower())
+        self._lower = self._build_lower()
+        content.addWidget(self._lower)
         content.setStretchFactor(0, 3)
         content.setStretchFactor(1, 2)
 
@@ -285,8 +287,9 @@ class CompareView(QtWidgets.QWidget):
                 return
             self._mesh, self._runs, self._names = mesh, (run_a, run_b), (name_a, name_b)
             self._set_titles()
-            for view in self.views:
-                view.set_mesh(mesh)
+            if self.views[0].mesh is not mesh:  # the mesh on show already keeps its camera
+                for view in self.views:
+                    view.set_mesh(mesh)
             self._fill_field_combo(common_fields(run_a, run_b))
             self._setup_slider(len(run_a.frames))
             self.stack.setCurrentIndex(0)
@@ -337,6 +340,15 @@ class CompareView(QtWidgets.QWidget):
             self._locked_range = self._frame_range(self._index)
         if self._series is not None:
             self.show_frame(self._index)
+
+    def set_details_visible(self, visible: bool) -> None:
+        """Show (the default) or hide the controls, the error-over-time plot and the metrics table.
+
+        Hidden where one-frame runs of one field are compared on a page that reports its
+        own numbers (the surrogate comparison): only A | B | B - A remain.
+        """
+        for widget in (*self._controls, self._lower):
+            widget.setVisible(visible)
 
     def metrics(self) -> dict:
         """The numbers in the table: ``{"a": {...}, "b": {...}, <pair metrics>}``; empty if nothing is compared."""

@@ -25,6 +25,7 @@ from ..core.run import RunStatus
 from ..io.meshes import SAMPLE_PREFIX, open_mesh
 from ..plugins.contributions import SampleDataContribution, SolverContribution
 from ..plugins.host import PluginHost
+from .device_tasks import DeviceTasks
 from .field_choice import chosen_values, field_choices
 from .file_tasks import FileTasks
 from .project_files import ProjectFiles
@@ -67,6 +68,9 @@ class MainWindow(QtWidgets.QMainWindow):
         from .worker import RunController
 
         self.controller = RunController(self)
+        self.device_tasks = DeviceTasks(self.controller, self)  # surrogate training and comparison
+        self.train_dialog = None  # the surrogate dialogs, built on first use and kept (they are not modal)
+        self.surrogate_compare_dialog = None
         self.file_tasks = FileTasks(self)
         self.projects = ProjectFiles(self, self.file_tasks)
         self.scheduler = RenderScheduler(self)
@@ -166,6 +170,9 @@ class MainWindow(QtWidgets.QMainWindow):
             view.addAction(dock.toggleViewAction())
 
         self.menuBar().addMenu("&Data").addAction("&Generate data set...", self.show_datagen_dialog)
+        surrogates = self.menuBar().addMenu("&Surrogates")
+        surrogates.addAction("&Train surrogate...", self.show_train_dialog)
+        surrogates.addAction("&Compare with reference...", self.show_surrogate_compare_dialog)
         self.menuBar().addMenu("&Plugins").addAction("&Installed plugins...", self.show_plugins_dialog)
         self.menuBar().addMenu("&Help").addAction("&About", self._about)
 
@@ -439,6 +446,31 @@ class MainWindow(QtWidgets.QMainWindow):
 
         DatagenDialog(self.host, self).exec()
 
+    def show_train_dialog(self):
+        """Surrogates > Train surrogate: one non-modal dialog, shown again with its state when reopened."""
+        if self.train_dialog is None:
+            from .train_dialog import TrainDialog
+
+            self.train_dialog = TrainDialog(self.host, self.device_tasks, self)
+            self.train_dialog.compare_requested.connect(
+                lambda path: self.show_surrogate_compare_dialog().set_checkpoint(path))
+        return self._present(self.train_dialog)
+
+    def show_surrogate_compare_dialog(self):
+        """Surrogates > Compare with reference: one non-modal dialog that keeps its last comparison."""
+        if self.surrogate_compare_dialog is None:
+            from .surrogate_compare import SurrogateCompareDialog
+
+            self.surrogate_compare_dialog = SurrogateCompareDialog(self.host, self.device_tasks, self)
+        return self._present(self.surrogate_compare_dialog)
+
+    @staticmethod
+    def _present(dialog: QtWidgets.QDialog) -> QtWidgets.QDialog:
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
     def show_plugins_dialog(self) -> None:
         from .plugins_dialog import PluginsDialog
 
@@ -601,6 +633,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _shut_down(self) -> None:
         self.scheduler.stop()
+        self.device_tasks.shutdown()  # a training stops and writes its best checkpoint
+        for dialog in (self.train_dialog, self.surrogate_compare_dialog):
+            if dialog is not None:
+                dialog.close()
         if not self.controller.shutdown():
             self.log("warning", "a compute thread did not stop in time")
         self.file_tasks.wait()
@@ -610,3 +646,5 @@ class MainWindow(QtWidgets.QMainWindow):
         self.viewport.finalize()
         if self.compare_page is not None:
             self.compare_page.close()
+        if self.surrogate_compare_dialog is not None:
+            self.surrogate_compare_dialog.finalize()

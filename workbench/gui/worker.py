@@ -164,10 +164,11 @@ class RunController(QtCore.QObject):
         if follow:
             self.followed = job
             self.status_changed.emit(RunStatus.RUNNING.value)
-        self._lane(device).submit.emit(job.id, solver, problem, job.control)
+        self.lane(device).submit.emit(job.id, solver, problem, job.control)
         return job
 
-    def _lane(self, device: str) -> DeviceLane:
+    def lane(self, device: str) -> DeviceLane:
+        """The compute thread of ``device`` (created on first use); other GUI tasks may queue work on it."""
         lane = self.lanes.get(device)
         if lane is None:
             lane = self.lanes[device] = DeviceLane(device, self)
