@@ -49,6 +49,7 @@ def test_the_viewport_draws_the_stand_in_while_streaming_and_keeps_the_colours(q
     full = view.capture()
     view.set_streaming(True)
     assert view.drawing_stand_in
+    assert not view.renderer.GetUseFXAA()  # streamed frames skip the antialiasing pass
     view.set_field("u", u)
     assert view.scalar_range() == pytest.approx((0.0, 2.0))  # full-resolution range
     coarse = view.capture()
@@ -58,3 +59,4 @@ def test_the_viewport_draws_the_stand_in_while_streaming_and_keeps_the_colours(q
     assert pixels.coloured(coarse) > 0.2 * coarse.shape[0] * coarse.shape[1]
     view.set_streaming(False)
     assert not view.drawing_stand_in
+    assert view.renderer.GetUseFXAA()
