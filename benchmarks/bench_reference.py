@@ -156,7 +156,7 @@ def darcy_cases(n: int, B: int) -> list[Case]:
 
 def burgers_cases(n: int, nu: float, dt: float, t_end: float, n_out: int, B: int, gpu: bool) -> list[Case]:
     cases = []
-    for precision, (np_dtype, torch_dtype) in DTYPES.items():
+    for precision, (_, torch_dtype) in DTYPES.items():
         u0 = grf_periodic_1d(B, n, make_generator(0), torch_dtype)
         u0_np = u0.numpy()
 
@@ -176,7 +176,7 @@ def ns_cases(n: int, nu: float, dt: float, t_end: float, n_out: int, B: int, gpu
     forcing = 0.1 * (np.sin(2 * np.pi * (x + y)) + np.cos(2 * np.pi * (x + y)))  # FNO_FORCING
     assert FNO_FORCING == "0.1*(sin(2*pi*(x+y)) + cos(2*pi*(x+y)))"
     cases = []
-    for precision, (np_dtype, torch_dtype) in DTYPES.items():
+    for precision, (_, torch_dtype) in DTYPES.items():
         w0 = grf_periodic_2d(B, n, make_generator(0), torch_dtype)
         w0_np = w0.numpy()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..core.events import Event, Scalars
 from ..core.run import RunStatus
-from ..io.checkpoints import read_checkpoint_document, surrogate_of
+from ..io.checkpoints import read_checkpoint_document
 from ..plugins.contributions import SurrogateContribution
 from ..plugins.host import load_plugins
 from .commands import EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, _parse_assignment, _ProgressPrinter

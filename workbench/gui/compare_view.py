@@ -31,6 +31,7 @@ from ..core.mesh import Mesh
 from ..core.metrics import error_series
 from ..core.run import Run
 from .viewport import DIVERGING, MeshViewport
+from .plots import styled_plot
 
 #: Rows of the metrics table, (key, label): a run row has a cell for A and one for B; a pair row
 #: has one cell spanning both columns.
@@ -243,13 +244,7 @@ class CompareView(QtWidgets.QWidget):
 
     def _build_lower(self) -> QtWidgets.QWidget:
         """The error-over-time plot (log y) and the metrics table, side by side."""
-        self.plot = pg.PlotWidget(background="w")
-        self.plot.setLogMode(x=False, y=True)
-        self.plot.setLabel("bottom", "time")
-        self.plot.setLabel("left", "error of B against A")
-        self.plot.showGrid(x=True, y=True, alpha=0.3)
-        for axis in ("bottom", "left"):
-            self.plot.getAxis(axis).enableAutoSIPrefix(False)
+        self.plot = styled_plot("time", "error of B against A", log_y=True)
         self.plot.addLegend(offset=(10, 10))
         self.l2_curve = self.plot.plot(pen=pg.mkPen("#1f77b4", width=2), symbol="o", symbolSize=5,
                                        name="relative L2")

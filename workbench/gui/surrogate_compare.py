@@ -35,6 +35,7 @@ from ..core.run import Run, RunStatus
 from ..plugins.host import PluginHost
 from .device_tasks import DeviceTask, DeviceTasks
 from .train_dialog import ERROR_STYLE, NOTE_STYLE, _heading, _note_label, _with_browse, duration
+from .plots import plain_axes, styled_plot
 
 WARNING_STYLE = "color: #a06000;"
 REFERENCE_PEN, SURROGATE_PEN, DIFFERENCE_PEN = "#1f77b4", "#ff7f0e", "#d62728"
@@ -269,14 +270,8 @@ class SurrogateCompareDialog(QtWidgets.QDialog):
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setMinimumWidth(420)
-        self.error_plot = pg.PlotWidget(background="w")
-        self.error_plot.setLogMode(x=False, y=True)
-        self.error_plot.setTitle("Relative L2 error per test sample", color="#303030", size="11pt")
-        self.error_plot.setLabel("bottom", "samples, sorted by error")
-        self.error_plot.setLabel("left", "relative L2")
-        self.error_plot.showGrid(x=True, y=True, alpha=0.3)
-        for axis in ("bottom", "left"):
-            self.error_plot.getAxis(axis).enableAutoSIPrefix(False)
+        self.error_plot = styled_plot("samples, sorted by error", "relative L2",
+                                      "Relative L2 error per test sample", log_y=True)
         self.error_points = self.error_plot.plot(pen=pg.mkPen("#9aa7b5", width=1), symbol="o", symbolSize=7,
                                                  symbolBrush="#1f77b4", symbolPen=None)
         self.error_points.sigPointsClicked.connect(self._on_point_clicked)
@@ -384,8 +379,7 @@ class SurrogateCompareDialog(QtWidgets.QDialog):
             pen=pg.mkPen(SURROGATE_PEN, width=2, style=QtCore.Qt.PenStyle.DashLine), name="surrogate")
         self.difference_curve = self.difference_plot.plot(pen=pg.mkPen(DIFFERENCE_PEN, width=2))
         for plot in (self.values_plot, self.difference_plot):
-            for axis in ("bottom", "left"):
-                plot.getAxis(axis).enableAutoSIPrefix(False)
+            plain_axes(plot)
         return widget
 
     # -- inputs ------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from ..plugins.contributions import SurrogateContribution
 from ..plugins.host import PluginHost
 from .device_tasks import DeviceTask, DeviceTasks
 from .param_form import ParamForm
+from .plots import styled_plot
 
 #: Curves drawn from the job's Scalars (the learning rate is logged in the checkpoint, not drawn).
 LOSS_CURVES = (("train_loss", "training loss", "#1f77b4"), ("validation_loss", "validation loss", "#ff7f0e"))
@@ -164,14 +165,7 @@ class TrainDialog(QtWidgets.QDialog):
         left_layout.addWidget(_heading("Hyperparameters"))
         left_layout.addWidget(scroll, 1)
 
-        self.plot = pg.PlotWidget(background="w")
-        self.plot.setLogMode(x=False, y=True)
-        self.plot.setTitle("Loss per epoch", color="#303030", size="11pt")
-        self.plot.setLabel("bottom", "epoch")
-        self.plot.setLabel("left", "loss")
-        self.plot.showGrid(x=True, y=True, alpha=0.3)
-        for axis in ("bottom", "left"):
-            self.plot.getAxis(axis).enableAutoSIPrefix(False)
+        self.plot = styled_plot("epoch", "loss", "Loss per epoch", log_y=True)
         self.plot.addLegend(offset=(-10, 10))
         self.curves = {name: self.plot.plot(pen=pg.mkPen(colour, width=2), name=label)
                        for name, label, colour in LOSS_CURVES}
