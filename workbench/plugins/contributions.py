@@ -152,9 +152,47 @@ class SurrogateContribution(Contribution):
 
 @dataclass(frozen=True)
 class MeshMoverContribution(Contribution):
-    """An r-adaptation method that moves mesh nodes toward features of a field."""
+    """An r-adaptation method that moves mesh nodes toward features of a field (same topology).
+
+    ``implementation`` names ``move(mesh, monitor, params) -> Job``:
+
+    * ``mesh``: the original mesh (the computational coordinates xi); never modified;
+    * ``monitor``: a callable ``m(points) -> values`` (finite, > 0), built by the host
+      from the driving field and the monitor parameters (:data:`workbench.core.monitors.
+      MONITOR_PARAMS`, which a mover lists among its ``params``). A mover evaluates it on
+      its moved nodes, as often as it likes. A :class:`~workbench.core.monitors.FieldMonitor`
+      also carries ``field`` (the driving values on ``mesh``), ``mesh`` and ``spec``, for
+      movers that read the field itself (the DMM network's branch input);
+    * ``params``: the resolved parameters.
+
+    The job yields a ``Frame(iteration, float(iteration), {"coordinates": Field(...)})``
+    per iteration (at least the final one) with the moved nodes, shape (n_points, gdim),
+    and may add nodal fields ("monitor", "residual"); ``Scalars`` with a "residual" curve;
+    and last a ``LogMessage`` whose text starts with "converged" or "stopped" and gives
+    the reason. The **last frame's coordinates are the result** and must not invert a
+    cell: a mover that cannot go on stops with its last valid mesh, or, with a
+    ``fallback``, the host may rerun that mover. The host builds the moved mesh and
+    computes the quality report the same way for every mover
+    (:mod:`workbench.compute.moving`, :mod:`workbench.core.mesh_quality`).
+
+    ``cell_types`` lists the meshio cell types it moves (empty: any). Learned movers
+    set ``trainer`` (import string of ``train_job(request) -> Job``), ``loader``
+    (``load(path, device)`` of a checkpoint, which must never execute code from the
+    file) and ``fallback`` (the id of the mover to use when theirs inverts a cell).
+    """
 
     family: ClassVar[str] = "mesh_mover"
+    #: Name of the frame field that carries the moved node coordinates.
+    COORDINATES: ClassVar[str] = "coordinates"
+
+    cell_types: tuple[str, ...] = ()
+    trainer: str = ""
+    loader: str = ""
+    fallback: str = ""
+
+    def move_job(self, mesh: Mesh, monitor, params):
+        """The job moving ``mesh`` toward ``monitor`` with resolved ``params``."""
+        return self.load()(mesh, monitor, params)
 
 
 @dataclass(frozen=True)

@@ -95,3 +95,13 @@ def test_not_converging_is_solver_diverged():
     mg = BatchedMultigrid(n, Stencil(n).csr_data(darcy_coefficients(2, n, seed=1)))
     with pytest.raises(SolverDiverged, match="did not converge"):
         pcg_batched(mg, np.ones((2, (n - 1) ** 2)), rtol=1e-10, maxiter=2)
+
+
+def test_large_grids_whose_coarse_pattern_keys_overflow_int32():
+    """From n ~ 430 the Galerkin map's keys k * n_c + m exceed 2^31 (they were int32: singular coarse matrices)."""
+
+    a = np.ones((449, 449))
+    u, description = solve_darcy(a, 1.0, "auto")
+    reference, _ = solve_darcy(a, 1.0, "direct")
+    assert "iterations" in description
+    assert np.abs(u - reference).max() < 1e-8 * np.abs(reference).max()

@@ -99,7 +99,8 @@ def galerkin_map(indptr: np.ndarray, indices: np.ndarray, P: sp.csr_matrix):
     i, j = rows[entry], cols[entry]
     pk = P.indptr[i] + local // count[j]
     pl = P.indptr[j] + local % count[j]
-    k, m = P.indices[pk], P.indices[pl]  # coarse row and column
+    # coarse row and column, in int64: the keys k * n_c + m overflow int32 from n_c ~ 46k (n ~ 430) on
+    k, m = P.indices[pk].astype(np.int64), P.indices[pl].astype(np.int64)
     pattern = sp.csr_matrix((np.ones(len(k)), (k, m)), shape=(n_c, n_c))
     pattern.sum_duplicates()
     pattern.sort_indices()

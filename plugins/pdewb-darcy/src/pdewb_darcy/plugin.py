@@ -34,7 +34,33 @@ DARCY = SolverContribution(
     ),
 )
 
+DARCY_FEM = SolverContribution(
+    id="darcy.fem",
+    title="Darcy flow on a mesh (P1 FEM)",
+    implementation="pdewb_darcy.mesh_darcy:solve",
+    summary="-div(a grad u) = f on a 2D triangle mesh with P1 finite elements, u = 0 on the boundary unless "
+    "boundary conditions are given; a = 12 / 3 from the thresholded Gaussian random field of darcy.fd "
+    "(FNO Darcy recipe), stretched over the mesh's bounding box and taken at the triangle centroids.",
+    equation="darcy",
+    cell_types=("triangle",),
+    boundary_kinds=("dirichlet", "neumann"),
+    requires=("pdewb_fem",),
+    params=(
+        ParamSpec(
+            "n", "int", 64, minimum=1,
+            help="Resolution of the random field as in darcy.fd: n + 1 cosine modes per axis, spread over the "
+            "mesh's bounding box (the same field as darcy.fd's n x n grid on the unit square).",
+        ),
+        ParamSpec("seed", "int", 0, minimum=0, help="Seed of the random field (the same draw as darcy.fd)."),
+        ParamSpec("source", "expression", "1", help="Right-hand side f(x, y)."),
+        ParamSpec(
+            "linear_solver", "choice", "auto", choices=("auto", "direct", "amg-cg"),
+            help="Sparse LU ('direct'), conjugate gradients with algebraic multigrid ('amg-cg'), or by size ('auto').",
+        ),
+    ),
+)
+
 
 @hookimpl
 def pdewb_reference_solvers():
-    return [DARCY]
+    return [DARCY, DARCY_FEM]

@@ -1,0 +1,1 @@
+"""Mesh movers for PDE Workbench: r-adaptation by the Monge-Ampere equation (optimal transport)."""
