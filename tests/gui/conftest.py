@@ -10,6 +10,18 @@ import numpy as np
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _garbage_collected_on_the_gui_thread(qapp):
+    """As in the application (workbench.gui.garbage): no collection may run on a compute thread
+    while a test's widgets, or an earlier test's, wait in reference cycles."""
+    from workbench.gui.garbage import GuiThreadGarbageCollector
+
+    collector = GuiThreadGarbageCollector(qapp)
+    yield
+    collector.stop()
+    collector.deleteLater()
+
+
 def lit_pixels(image: np.ndarray, background_max: int = 90) -> int:
     """Pixels brighter than the dark viewport background (max channel above ``background_max``)."""
     return int((image.max(axis=2) > background_max).sum())

@@ -18,12 +18,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6 import QtCore, QtWidgets
 
     from ..plugins.host import load_plugins
+    from .garbage import collect_on_gui_thread
     from .main_window import MainWindow
     from .plugins_dialog import disabled_plugins
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(argv)
     app.setApplicationName("PDE Workbench")
     app.setOrganizationName("PDE Workbench")
+    collect_on_gui_thread(app)  # Qt objects must never be destroyed by a collection on a compute thread
     settings = QtCore.QSettings("PDE Workbench", "pde-workbench")
     window = MainWindow(load_plugins(disabled=disabled_plugins(settings)), settings)
     window.show()
