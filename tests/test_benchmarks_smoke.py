@@ -36,3 +36,15 @@ def test_surrogate_benchmark_quick_prints_its_table(tmp_path):
     rows = [line.split() for line in result.stdout.splitlines() if line.startswith("darcy ")]
     assert [row[1] for row in rows] == ["fno", "mgno", "deeponet"], result.stdout
     assert all(row[3] == "1" and row[5] == "17x17" for row in rows), result.stdout
+
+
+def test_reference_benchmark_quick_prints_every_family_and_agrees_with_the_baselines():
+    script = BENCHMARK.parent / "bench_reference.py"
+    result = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True,
+                            timeout=240, check=False)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()
+            if line.startswith(("Darcy ", "Burgers ", "Navier-Stokes ")) and re.search(r"\de[+-]\d+$", line)]
+    assert {row[0] for row in rows} == {"Darcy", "Burgers", "Navier-Stokes"}, result.stdout
+    # the last column: largest relative difference between ours and the plain implementation
+    assert all(float(row[-1]) < 1e-3 for row in rows), result.stdout
