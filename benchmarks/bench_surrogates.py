@@ -190,13 +190,17 @@ def _print_table(rows: list[dict]) -> None:
             f"{r['error']:.2%}", "-" if r["zero_shot"] is None else f"{r['zero_shot']:.2%}",
             f"{1e3 * r['surrogate']['single']:.2f} / {1e3 * r['surrogate']['batched']:.3f}",
             f"{1e3 * r['reference']['single']:.1f} / {1e3 * r['reference']['batched']:.1f}",
-            f"{r['speedup']['single']:.0f}x / {r['speedup']['batched']:.0f}x", r["verdict"],
+            f"{_ratio(r['speedup']['single'])} / {_ratio(r['speedup']['batched'])}", r["verdict"],
         ))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for number, line in enumerate(lines):
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
         if number == 0:
             print("  ".join("-" * width for width in widths))
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.0f}x" if value >= 10 else f"{value:.2f}x"
 
 
 if __name__ == "__main__":
