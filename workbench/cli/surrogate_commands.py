@@ -52,7 +52,7 @@ def compare(args: argparse.Namespace) -> int:
         grid += f" (zero-shot; trained on {'x'.join(map(str, result.trained_grid))})"
     rows = [
         ("surrogate / reference", f"{result.surrogate_id} / {result.solver_id}"),
-        ("test samples, grid", f"{errors.samples}, {grid}"),
+        ("test samples, grid", f"{_samples(len(result.seeds), errors.samples)}, {grid}"),
         ("relative L2 mean / median / p95 / max",
          f"{errors.mean:.3e} / {errors.median:.3e} / {errors.p95:.3e} / {errors.max:.3e}"),
         ("device", result.device),
@@ -65,6 +65,8 @@ def compare(args: argparse.Namespace) -> int:
         rows.append(("setup (data + training)",
                      f"{result.setup_seconds['data']:.1f} s + {result.setup_seconds['training']:.1f} s"))
     rows.append(("reference reproduces the data set", f"max relative difference {result.reference_reproduction_error:.1e}"))
+    if result.rollout_errors:
+        rows.append(("roll-out relative L2 (mean) by step", _error_growth(result.rollout_errors)))
     print_table(["comparison", ""], rows)
     return EXIT_OK
 
@@ -93,6 +95,18 @@ def _document_rows(document: dict[str, Any]) -> list[tuple[str, Any]]:
                                  f"best epoch {training.get('best_epoch')}"))
     rows += [(name, f"{value:.4g}" if isinstance(value, float) else value) for name, value in metrics.items()]
     return rows
+
+
+def _error_growth(errors: list[float]) -> str:
+    """Roll-out errors at steps 1, 5 and 10 (those there are) and at the last step."""
+    steps = sorted({step for step in (1, 5, 10) if step <= len(errors)} | {len(errors)})
+    return ", ".join(f"step {step}{' (last)' if step == len(errors) and step > 1 else ''} {errors[step - 1]:.3e}"
+                     for step in steps)
+
+
+def _samples(samples: int, pairs: int) -> str:
+    """'3 samples (33 pairs)' when an autoregressive task cuts each sample into windows."""
+    return str(samples) if pairs == samples else f"{samples} samples ({pairs} input/target pairs)"
 
 
 def _queries(count: float | None) -> str:

@@ -53,6 +53,8 @@ class SurrogateComparison:
     reference_seconds: dict[str, float]
     setup_seconds: dict[str, float] = field(default_factory=dict)
     reference_reproduction_error: float = float("nan")
+    #: Autoregressive surrogates (Navier-Stokes): relative L2 per roll-out step, mean over the samples.
+    rollout_errors: list[float] | None = None
 
     @property
     def zero_shot(self) -> bool:
@@ -71,6 +73,11 @@ class SurrogateComparison:
             for mode in ("single", "batched")
         }
 
+    def _seed_of_each_pair(self) -> np.ndarray:
+        """The data-set seed behind every error: autoregressive tasks make several pairs (windows) per sample."""
+        windows, leftover = divmod(len(self.errors), max(len(self.seeds), 1))
+        return np.repeat(self.seeds, windows) if windows and not leftover else self.seeds
+
     def describe(self) -> dict[str, Any]:
         return _finite_or_none({
             "surrogate": self.surrogate_id, "solver": self.solver_id, "checkpoint": str(self.checkpoint),
@@ -81,7 +88,8 @@ class SurrogateComparison:
             "reference_seconds_per_query": self.reference_seconds,
             "speedup": self.speedups(), "setup_seconds": self.setup_seconds, "break_even_queries": self.break_even(),
             "reference_reproduction_error": self.reference_reproduction_error,
-            "per_sample": {"seed": self.seeds.tolist(), "relative_l2": self.errors.tolist()},
+            "per_sample": {"seed": self._seed_of_each_pair().tolist(), "relative_l2": self.errors.tolist()},
+            "rollout_relative_l2": self.rollout_errors,
         })
 
 
@@ -106,6 +114,7 @@ def compare_surrogate(
         inputs, targets = surrogate.pairs(arrays, metadata)
         predictions = _predict_in_batches(surrogate.predict, inputs, batch)
         surrogate_seconds = time_queries(lambda s: surrogate.predict(inputs[s]), count, batch, repeats)
+        rollout_errors = _rollout_errors(surrogate, arrays, metadata)
     errors = relative_l2_per_sample(predictions, targets)
     attributes = metadata["attributes"]
     solver = host.solver(attributes["solver"])
@@ -116,7 +125,16 @@ def compare_surrogate(
         tested_grid=list(targets.shape[2:]), seeds=seeds, errors=errors, summary=summarize_errors(errors),
         batch=batch, surrogate_seconds=surrogate_seconds, reference_seconds=reference_seconds,
         setup_seconds=_setup_seconds(surrogate.document), reference_reproduction_error=reproduction,
+        rollout_errors=rollout_errors,
     )
+
+
+def _rollout_errors(surrogate, arrays: Mapping[str, np.ndarray], metadata: Mapping[str, Any]) -> list[float] | None:
+    """Relative L2 per autoregressive step (mean over samples), for surrogates that roll out
+    (an optional method) of time-dependent autoregressive tasks (the checkpoint's task has a history)."""
+    if not hasattr(surrogate, "rollout") or not surrogate.document.get("task", {}).get("history"):
+        return None
+    return [float(error) for error in surrogate.rollout(arrays, metadata)["relative_l2_mean"]]
 
 
 def _predict_in_batches(predict: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray, batch: int) -> np.ndarray:

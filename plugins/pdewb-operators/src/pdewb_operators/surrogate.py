@@ -37,6 +37,7 @@ from .data import (
 )
 from .models import default_architecture, parameter_count
 from .normalization import NormalizedOperator
+from .rollout import rollout as roll_out
 from .training import TrainConfig, TrainState, build_operator, relative_l2_errors, train_job
 
 #: Request parameters that configure training (TrainConfig fields); the rest size the network.
@@ -173,3 +174,40 @@ class NeuralOperatorSurrogate:
         x = torch.as_tensor(np.asarray(inputs), dtype=self.dtype, device=self.device)
         with torch.inference_mode():
             return self.model(x).to("cpu", torch.float64).numpy()
+
+    def predict_on_mesh(self, mesh, values, location: str = "point", *, resolution_check: bool = True):
+        """Predict at the nodes of a 2D mesh from an input field on it (``pdewb_operators.on_mesh``).
+
+        ``values``: the input at the mesh's points (``location="point"``) or cells
+        (``"cell"``). Returns a :class:`~pdewb_operators.on_mesh.MeshPrediction`: the
+        values at the mesh nodes and a report of the resampling error, separate from
+        the model's own. Non-periodic 2D grid tasks (Darcy) only.
+        """
+        from .on_mesh import predict_on_mesh
+
+        return predict_on_mesh(self, mesh, values, input_location=location, resolution_check=resolution_check)
+
+    def rollout(self, arrays: Mapping[str, np.ndarray], metadata: Mapping[str, Any], *,
+                steps: int | None = None, batch: int = 64) -> dict[str, Any]:
+        """Autoregressive roll-out over the trajectories of a data set read by ``read_dataset``.
+
+        From the first ``history`` frames of every trajectory the predictions are fed back
+        for ``steps`` steps (default: to the last stored frame). Returns ``history``,
+        ``steps``, ``frames`` (S,) (trajectory index of each predicted frame), ``times``
+        (S,) or None, ``predictions`` (N, S, *grid), ``relative_l2`` (N, S) and
+        ``relative_l2_mean`` (S,). Refused (ValueError) for tasks that are not autoregressive.
+        """
+        history = self.task.get("history")
+        if not history:
+            raise ValueError(f"{self.task['solver']} surrogates map one field to another: there is nothing "
+                             f"to roll out (only autoregressive tasks such as spectral.navier_stokes)")
+        attributes = metadata["attributes"]
+        self.check_problem(attributes["solver"], attributes["params"])
+        with_seeds = dict(arrays, seed=np.asarray(metadata["seed"][: len(next(iter(arrays.values())))]))
+        data = operator_data_from_arrays(with_seeds, attributes, history=history, dtype=torch.float64)
+        result = roll_out(self, data.trajectories, history, steps, batch)
+        times = attributes.get("metadata", {}).get("times") or []
+        return {"history": result.history, "steps": result.steps, "frames": result.frames.tolist(),
+                "times": [float(times[i]) for i in result.frames] if len(times) > result.frames[-1] else None,
+                "predictions": result.predictions, "relative_l2": result.errors,
+                "relative_l2_mean": result.mean_errors}
