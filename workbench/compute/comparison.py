@@ -53,6 +53,9 @@ class SurrogateComparison:
     reference_seconds: dict[str, float]
     setup_seconds: dict[str, float] = field(default_factory=dict)
     reference_reproduction_error: float = float("nan")
+    #: the surrogate's answers and the reference targets of every test pair (not in describe())
+    predictions: np.ndarray | None = field(default=None, repr=False)
+    targets: np.ndarray | None = field(default=None, repr=False)
     #: Autoregressive surrogates (Navier-Stokes): relative L2 per roll-out step, mean over the samples.
     rollout_errors: list[float] | None = None
 
@@ -125,6 +128,7 @@ def compare_surrogate(
         tested_grid=list(targets.shape[2:]), seeds=seeds, errors=errors, summary=summarize_errors(errors),
         batch=batch, surrogate_seconds=surrogate_seconds, reference_seconds=reference_seconds,
         setup_seconds=_setup_seconds(surrogate.document), reference_reproduction_error=reproduction,
+        predictions=predictions, targets=targets,
         rollout_errors=rollout_errors,
     )
 

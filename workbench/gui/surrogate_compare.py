@@ -78,22 +78,16 @@ def run_comparison(host: PluginHost, checkpoint: str | Path, dataset: str | Path
                    batch: int = 32, repeats: int = 3) -> ComparisonOutcome:
     """:func:`compare_surrogate`, plus the surrogate's answer to every test pair for display."""
     from ..compute.comparison import compare_surrogate
-    from ..compute.torch_context import job_context
-    from ..io.datasets import read_dataset
-    from ..plugins.contributions import SurrogateContribution
+    from ..io.checkpoints import read_checkpoint_document
+    from ..io.datasets import open_dataset
 
     comparison = compare_surrogate(host, checkpoint, dataset, samples, batch, repeats)
-    contribution = host.get(comparison.surrogate_id, SurrogateContribution)
-    arrays, metadata = read_dataset(dataset)
+    predictions, targets = comparison.predictions, comparison.targets
+    with open_dataset(dataset) as opened:
+        metadata = dict(opened.metadata, attributes=opened.attributes)
     count = len(comparison.seeds)
-    arrays = {name: values[:count] for name, values in arrays.items()}
-    with job_context(contribution.requires) as device:
-        surrogate = contribution.load_checkpoint(checkpoint, device)
-        inputs, targets = surrogate.pairs(arrays, metadata)
-        step = max(1, int(comparison.batch))
-        predictions = np.concatenate([surrogate.predict(inputs[i:i + step]) for i in range(0, len(inputs), step)])
     windows = max(1, len(targets) // max(count, 1))
-    task = surrogate.document.get("task", {})
+    task = read_checkpoint_document(checkpoint).get("task", {})
     field = (task.get("output_fields") or ["u"])[0]
     mesh, problem = None, ""
     if targets.ndim - 2 >= 2:
