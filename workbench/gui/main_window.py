@@ -33,6 +33,7 @@ from .run_panel import RunPanel, TimeBar
 from .run_records import RunRecord, RunSetup, same_mesh
 from .scheduler import RenderScheduler
 from .viewport import MeshViewport
+from .notices import show_warning
 
 if TYPE_CHECKING:
     from .worker import ComputeJob
@@ -603,12 +604,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """Log the error and show it without blocking: the status bar and a non-modal box."""
         self.log("error", f"{title}: {message}")
         self.statusBar().showMessage(f"{title}: {message}", 15000)
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, message,
-                                    QtWidgets.QMessageBox.StandardButton.Ok, self)
-        box.setModal(modal)
-        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.show()
-        self.last_error_box = box
+        self.last_error_box = show_warning(self, title, message, modal)
 
     def _about(self) -> None:
         QtWidgets.QMessageBox.about(self, "PDE Workbench", f"PDE Workbench {__version__}")

@@ -36,6 +36,7 @@ from ..plugins.host import PluginHost
 from .device_tasks import DeviceTask, DeviceTasks
 from .train_dialog import ERROR_STYLE, NOTE_STYLE, _heading, _note_label, _with_browse, duration
 from .plots import plain_axes, styled_plot
+from .notices import show_warning
 
 WARNING_STYLE = "color: #a06000;"
 REFERENCE_PEN, SURROGATE_PEN, DIFFERENCE_PEN = "#1f77b4", "#ff7f0e", "#d62728"
@@ -654,12 +655,7 @@ class SurrogateCompareDialog(QtWidgets.QDialog):
 
     def _report_error(self, title: str, message: str) -> None:
         self._set_status(f"{title}: {message}", error=True)
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, message,
-                                    QtWidgets.QMessageBox.StandardButton.Ok, self)
-        box.setModal(False)
-        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.show()
-        self.last_error_box = box
+        self.last_error_box = show_warning(self, title, message)
 
     def finalize(self) -> None:
         """Release the viewports' OpenGL contexts (when the window closes)."""

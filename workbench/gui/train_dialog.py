@@ -29,6 +29,7 @@ from ..plugins.host import PluginHost
 from .device_tasks import DeviceTask, DeviceTasks
 from .param_form import ParamForm
 from .plots import styled_plot
+from .notices import show_warning
 
 #: Curves drawn from the job's Scalars (the learning rate is logged in the checkpoint, not drawn).
 LOSS_CURVES = (("train_loss", "training loss", "#1f77b4"), ("validation_loss", "validation loss", "#ff7f0e"))
@@ -431,12 +432,7 @@ class TrainDialog(QtWidgets.QDialog):
         """Say what went wrong in the dialog and in a box that blocks nothing."""
         self._set_status(f"{title}: {message}", error=True)
         self._log(f"{title}: {message}", "error")
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, message,
-                                    QtWidgets.QMessageBox.StandardButton.Ok, self)
-        box.setModal(False)
-        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.show()
-        self.last_error_box = box
+        self.last_error_box = show_warning(self, title, message)
 
     def _surrogate_changed(self) -> None:
         surrogate = self.surrogate
