@@ -274,6 +274,10 @@ def bench_set_field(table: Table, app, viewport, sizes: list[int], iterations: i
         table.add(f"  of which render() after the new field, {label}", ms(median(render_part)))
         unchanged = [timed(viewport.render) for _ in range(max(3, render_iterations // 2))]
         table.add(f"  render() with nothing changed, {label} (draw cost alone)", ms(median(unchanged)))
+        viewport.renderer.SetUseFXAA(False)  # as while frames stream (MeshViewport.set_streaming)
+        without_fxaa = [timed(viewport.render) for _ in range(max(3, render_iterations // 2))]
+        viewport.renderer.SetUseFXAA(True)
+        table.add(f"  diagnostic: the same with FXAA off (as while streaming), {label}", ms(median(without_fxaa)))
         samples = viewport.render_window.GetMultiSamples()
         if samples:
             viewport.render_window.SetMultiSamples(0)

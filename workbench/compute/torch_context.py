@@ -6,16 +6,18 @@ thread), for the whole time the job is driven. torch is imported only here, and
 only for contributions that declare ``requires=("torch",)``.
 
 On the CPU a job computes with ``PDEWB_TORCH_THREADS`` intra-op threads (default 1).
-torch's default, one per core, collapses when the cores are shared: measured on
-2 cores under load ~4, one FNO training step took 153 ms with 2 threads and 6 ms
-with 1, and the spectral solvers were 6-40x slower. In a desktop application the
-GUI thread and other processes always share the cores.
+torch's default, one per core, wins when the cores are idle and loses as soon as
+they are shared, which on a desktop they always are (the GUI thread, other jobs,
+other programs). benchmarks/bench_torch_threads.py, 2 cores, one FNO Adam step:
+idle, 2 threads take 0.65x the time of 1; with 2 spinning processes 1.04-1.37x;
+with 4, 2.85-2.95x. Set PDEWB_TORCH_THREADS=2 on a machine of one's own.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterable, Iterator
 
 from ..core.device import select_device
@@ -35,22 +37,37 @@ def torch_job_context(inference: bool = True, device: str | None = None) -> Iter
     device = select_device(device)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    with _cpu_threads(torch, device), torch.inference_mode() if inference else contextlib.nullcontext():
+    threads = cpu_threads() if device.type == "cpu" else contextlib.nullcontext()
+    with threads, torch.inference_mode() if inference else contextlib.nullcontext():
         yield device
 
 
+_threads_lock = threading.Lock()
+_threads_depth, _threads_saved = 0, 1
+
+
 @contextlib.contextmanager
-def _cpu_threads(torch, device) -> Iterator[None]:
-    """torch's intra-op thread count for a CPU job, restored afterwards."""
-    if device.type != "cpu":
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(cpu_thread_count())
+def cpu_threads(count: int | None = None) -> Iterator[None]:
+    """Run with ``count`` (default :func:`cpu_thread_count`) torch intra-op threads, then restore.
+
+    The setting is process-wide, so it is held only while a job or solve runs; nested or
+    concurrent holders share it (the first sets it, the last restores it).
+    """
+    import torch
+
+    global _threads_depth, _threads_saved
+    with _threads_lock:
+        if _threads_depth == 0:
+            _threads_saved = torch.get_num_threads()
+            torch.set_num_threads(cpu_thread_count() if count is None else count)
+        _threads_depth += 1
     try:
         yield
     finally:
-        torch.set_num_threads(previous)
+        with _threads_lock:
+            _threads_depth -= 1
+            if _threads_depth == 0:
+                torch.set_num_threads(_threads_saved)
 
 
 def cpu_thread_count() -> int:

@@ -154,10 +154,10 @@ class MeshViewport(QtWidgets.QWidget):
     def set_streaming(self, streaming: bool) -> None:
         """While a run streams frames, draw a large mesh's coarse stand-in (see level_of_detail).
 
-        Antialiasing is off while streaming: in software OpenGL the FXAA pass costs as much
-        as drawing a 5k-point mesh (44 ms with it, 22 ms without, Mesa llvmpipe), and
-        frames that last a few tens of milliseconds do not need it. The final frame is
-        drawn with it again.
+        Antialiasing is off while streaming: in software OpenGL the FXAA pass costs ~13 ms
+        a render at 664x633 px (benchmarks/bench_gui.py, Mesa llvmpipe: 55.5 ms with it,
+        42.3 ms without at 100k points), and frames that last a few tens of milliseconds do
+        not need it. The final frame is drawn with it again.
         """
         if streaming == self._streaming:
             return

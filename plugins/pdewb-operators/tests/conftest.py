@@ -1,16 +1,12 @@
 """Training tests call the plugin directly, outside the workbench's torch job context: give
-them the same CPU thread policy (workbench.compute.torch_context: one intra-op thread), which
-keeps small models fast when the cores are shared."""
+them the same CPU thread policy (workbench.compute.torch_context.cpu_threads)."""
 
 import pytest
-import torch
 
-from workbench.compute.torch_context import cpu_thread_count
+from workbench.compute.torch_context import cpu_threads
 
 
 @pytest.fixture(autouse=True)
 def _job_thread_count():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(cpu_thread_count())
-    yield
-    torch.set_num_threads(previous)
+    with cpu_threads():
+        yield

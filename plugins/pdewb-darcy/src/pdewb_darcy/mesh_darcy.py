@@ -8,7 +8,7 @@ and summed as a cosine series at each triangle's centroid, so a is constant per
 element (P1 stiffness needs one value per simplex) and the interfaces follow the
 mesh edges closest to the field's zero level.
 
-Weak form, as in :mod:`pdewb_fem.poisson` whose building blocks are used unchanged:
+Weak form, as in :mod:`pdewb_fem.poisson`, solved by its `solve_stationary`:
 find u_h in V_h with u_h = g_D on Gamma_D and
 
     int_Omega a grad u_h . grad v_h dx = int_Omega f v_h dx + int_{Gamma_N} g v_h ds
@@ -23,13 +23,11 @@ import dataclasses
 from collections.abc import Iterator
 
 import numpy as np
-from pdewb_fem.assembly import SparsityPattern, load_vector, simplex_geometry, stiffness_matrix
-from pdewb_fem.boundary import BoundaryConditions, ReducedSystem
-from pdewb_fem.linalg import spd_solver
+from pdewb_fem.boundary import BoundaryConditions
+from pdewb_fem.poisson import solve_stationary
 
 from workbench.core.errors import ParamError
 from workbench.core.events import Event, Frame, LogMessage, Progress
-from workbench.core.expressions import Expression
 from workbench.core.field import Field
 from workbench.core.mesh import ALL_BOUNDARY, Mesh
 from workbench.core.params import resolve_params
@@ -50,16 +48,8 @@ def solve(problem: Problem) -> Iterator[Event]:
                          "set u on at least one boundary")
     yield Progress(0.0, f"coefficient from the random field (seed {params['seed']}, n = {params['n']})")
     a = centroid_coefficient(mesh, params["n"], params["seed"])
-    yield Progress(0.2, f"assembling on {mesh.n_cells} triangles")
-    geometry = simplex_geometry(mesh.points, mesh.simplices)
-    stiffness = stiffness_matrix(geometry, SparsityPattern.from_simplices(mesh.simplices, mesh.n_points), a)
-    source = Expression(params["source"])(mesh.points, 0.0)
-    load = load_vector(mesh.points, mesh.simplices, source, geometry.measures) + boundary.neumann_load(0.0)
-    system = ReducedSystem.eliminate(stiffness, boundary)
-    yield Progress(0.4, f"solving for {len(system.free)} unknowns")
-    solver = spd_solver(system.free_free, params["linear_solver"], mesh.dim)
-    values = boundary.constrained_values(0.0)
-    u = system.expand(solver.solve(system.rhs(load, values)), values)
+    yield Progress(0.2, f"assembling and solving on {mesh.n_cells} triangles")
+    u, solver = solve_stationary(mesh, a, params["source"], boundary, params["linear_solver"])
     yield LogMessage(f"{DARCY_FEM.id}: {solver.describe()}")
     yield Frame(0, 0.0, {"u": Field("u", u, "point"), "a": Field("a", cell_values(mesh, a), "cell")})
     yield Progress(1.0, "done")

@@ -43,21 +43,29 @@ def solve(problem: Problem) -> Iterator[Event]:
         )
     for warning in _time_warnings(params["source"], boundary):
         yield LogMessage(warning, level="warning")
-    yield Progress(0.0, f"assembling on {mesh.n_cells} cells")
-    geometry = simplex_geometry(mesh.points, mesh.simplices)
-    pattern = SparsityPattern.from_simplices(mesh.simplices, mesh.n_points)
+    yield Progress(0.0, f"assembling and solving on {mesh.n_cells} cells")
     conductivity = per_simplex(params["conductivity"], "conductivity", mesh.points, mesh.simplices)
-    stiffness = stiffness_matrix(geometry, pattern, conductivity)
-    source = Expression(params["source"])(mesh.points, 0.0)
-    load = load_vector(mesh.points, mesh.simplices, source, geometry.measures) + boundary.neumann_load(0.0)
-    system = ReducedSystem.eliminate(stiffness, boundary)
-    yield Progress(0.3, f"solving for {len(system.free)} unknowns")
-    solver = spd_solver(system.free_free, params["linear_solver"], mesh.dim)
-    values = boundary.constrained_values(0.0)
-    u = system.expand(solver.solve(system.rhs(load, values)), values)
+    u, solver = solve_stationary(mesh, conductivity, params["source"], boundary, params["linear_solver"])
     yield LogMessage(f"{POISSON.id}: {solver.describe()}" + _iterations(solver))
     yield Frame(0, 0.0, {"u": Field("u", u, "point")})
     yield Progress(1.0, "done")
+
+
+def solve_stationary(mesh, conductivity, source: str, boundary: BoundaryConditions, linear_solver: str):
+    """u_h of -div(k grad u) = f with k one value per simplex (or a number): (u at the nodes, solver).
+
+    Assembles K and F (with the Neumann loads), eliminates the Dirichlet nodes and
+    solves the SPD system on the free ones; shared by every stationary P1 solver.
+    """
+    geometry = simplex_geometry(mesh.points, mesh.simplices)
+    pattern = SparsityPattern.from_simplices(mesh.simplices, mesh.n_points)
+    stiffness = stiffness_matrix(geometry, pattern, conductivity)
+    values_f = Expression(source)(mesh.points, 0.0)
+    load = load_vector(mesh.points, mesh.simplices, values_f, geometry.measures) + boundary.neumann_load(0.0)
+    system = ReducedSystem.eliminate(stiffness, boundary)
+    solver = spd_solver(system.free_free, linear_solver, mesh.dim)
+    values = boundary.constrained_values(0.0)
+    return system.expand(solver.solve(system.rhs(load, values)), values), solver
 
 
 def _time_warnings(source: str, boundary: BoundaryConditions) -> list[str]:

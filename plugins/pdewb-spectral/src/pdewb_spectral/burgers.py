@@ -48,6 +48,7 @@ from workbench.core.problem import Problem
 from .common import (
     DTYPES,
     check_grid_size,
+    check_step,
     check_positive,
     check_viscosity,
     complex_dtype,
@@ -148,17 +149,7 @@ class BurgersStepper:
         self.time = self.step_count * self.dt
 
     def _check(self, u: torch.Tensor) -> None:
-        """Before step s + 1: the CFL number of the current state, and that it is finite."""
-        u_max = float(torch.linalg.vector_norm(u, float("inf")))
-        cfl = u_max * self.dt * self.n
-        step, t = self.step_count + 1, self.step_count * self.dt
-        if not math.isfinite(u_max):
-            raise SolverDiverged(f"Burgers: non-finite values before step {step} (t = {t:.6g}); reduce dt")
-        if cfl > self.cfl_max:
-            raise SolverDiverged(
-                f"Burgers: CFL number max|u| dt/dx = {cfl:.3g} exceeds {self.cfl_max:g} at step {step} "
-                f"(t = {t:.6g}, dt = {self.dt:.3g}); reduce dt"
-            )
+        check_step("Burgers", float(torch.linalg.vector_norm(u, float("inf"))), self)
 
     def physical(self) -> torch.Tensor:
         return torch.fft.irfft(self._spectrum, n=self.n, dim=-1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from workbench.compute.torch_context import cpu_threads
 from workbench.core.device import select_device
 from workbench.core.errors import ParamError, SolverDiverged
 from workbench.core.events import Event, Progress
@@ -174,47 +174,17 @@ def make_generator(seed: int) -> torch.Generator:
     return generator
 
 
-_threads_lock = threading.Lock()
-_threads_depth, _threads_saved = 0, 1
-
-
-@contextlib.contextmanager
-def cpu_threads(count: int = 1):
-    """Run with ``count`` torch intra-op threads, then restore the previous setting.
-
-    Why one: the batched steps are thousands of short operations, each a parallel
-    region whose threads meet at a barrier. On 2 cores shared with other processes
-    (load 3-5) a step waits for a descheduled thread at nearly every barrier, and the
-    idle threads spin afterwards and take the core from other work: measured, 2
-    threads made Burgers n = 1024 40x and Navier-Stokes n = 64 6x slower than 1. The
-    setting is process-wide, so it is held only while a solve runs (nested or
-    concurrent solves: the first sets it, the last restores it).
-    """
-    global _threads_depth, _threads_saved
-    with _threads_lock:
-        if _threads_depth == 0:
-            _threads_saved = torch.get_num_threads()
-            torch.set_num_threads(count)
-        _threads_depth += 1
-    try:
-        yield
-    finally:
-        with _threads_lock:
-            _threads_depth -= 1
-            if _threads_depth == 0:
-                torch.set_num_threads(_threads_saved)
-
-
 def solve_in_chunks(solve: Callable[[torch.Tensor], torch.Tensor], initial: torch.Tensor) -> torch.Tensor:
     """``solve(initial)`` for a batch (B, ...): on the CPU in nearly equal chunks (see
-    :data:`CHUNK_SAMPLES`) with one thread; on a GPU in one piece. Rows never interact, so
+    :data:`CHUNK_SAMPLES`) with the CPU thread policy of workbench.compute.torch_context
+    (one thread unless PDEWB_TORCH_THREADS says otherwise); on a GPU in one piece. Rows never interact, so
     chunks change no value (tested bit for bit)."""
     if initial.device.type != "cpu" or len(initial) <= 1:
-        with cpu_threads(1) if initial.device.type == "cpu" else contextlib.nullcontext():
+        with cpu_threads() if initial.device.type == "cpu" else contextlib.nullcontext():
             return solve(initial)
     size = max(1, min(CHUNK_SAMPLES, CHUNK_VALUES // max(1, initial[0].numel())))
     parts = math.ceil(len(initial) / size)
-    with cpu_threads(1):
+    with cpu_threads():
         return torch.cat([solve(part) for part in torch.tensor_split(initial, parts)])
 
 
@@ -236,6 +206,20 @@ def record_trajectory(step, state, n_out: int, per_output: int, label: str, t_en
     if not bool(torch.isfinite(out).all()):
         raise SolverDiverged(f"{label}: non-finite values by t = {t_end:g}; reduce dt")
     return out
+
+
+def check_step(solver: str, u_max: float, stepper) -> None:
+    """Before step s + 1: SolverDiverged if max|u| is not finite or the CFL number max|u| dt / dx
+    exceeds the stepper's ``cfl_max`` (dx = 1 / n on the unit box); the message names the step."""
+    cfl = u_max * stepper.dt * stepper.n
+    step, t = stepper.step_count + 1, stepper.step_count * stepper.dt
+    if not math.isfinite(u_max):
+        raise SolverDiverged(f"{solver}: non-finite values before step {step} (t = {t:.6g}); reduce dt")
+    if cfl > stepper.cfl_max:
+        raise SolverDiverged(
+            f"{solver}: CFL number max|u| dt/dx = {cfl:.3g} exceeds {stepper.cfl_max:g} at step {step} "
+            f"(t = {t:.6g}, dt = {stepper.dt:.3g}); reduce dt"
+        )
 
 
 def complex_dtype(real: torch.dtype) -> torch.dtype:

@@ -42,6 +42,7 @@ from .common import (
     DTYPES,
     PaddedInverse,
     check_grid_size,
+    check_step,
     check_positive,
     check_viscosity,
     complex_dtype,
@@ -165,16 +166,8 @@ class VorticityStepper:
         self.time = self.step_count * dt
 
     def _check(self, speed2: torch.Tensor) -> None:
-        u_max = math.sqrt(float(speed2)) if math.isfinite(float(speed2)) else float("nan")
-        cfl = u_max * self.dt * self.n
-        step, t = self.step_count + 1, self.step_count * self.dt
-        if not math.isfinite(u_max):
-            raise SolverDiverged(f"Navier-Stokes: non-finite values before step {step} (t = {t:.6g}); reduce dt")
-        if cfl > self.cfl_max:
-            raise SolverDiverged(
-                f"Navier-Stokes: CFL number max|u| dt/dx = {cfl:.3g} exceeds {self.cfl_max:g} at step {step} "
-                f"(t = {t:.6g}, dt = {self.dt:.3g}); reduce dt"
-            )
+        squared = float(speed2)
+        check_step("Navier-Stokes", math.sqrt(squared) if math.isfinite(squared) else float("nan"), self)
 
     def vorticity(self) -> torch.Tensor:
         return self.inverse(self.w_hat)
