@@ -60,7 +60,7 @@ PROBLEMS = (
     Problem("burgers", "spectral.burgers",
             {"n": 1024, "nu": 1e-3, "dt": 4e-4, "t_end": 1.0, "n_out": 1, "precision": "float32"},
             train_samples=1000, test_samples=100, subsample=4,
-            epochs={"fno": 150, "mgno": 15, "deeponet": 300}, targets={"fno": 0.02},
+            epochs={"fno": 200, "mgno": 15, "deeponet": 300}, targets={"fno": 0.02},
             learning_rates={"fno": 2e-3}),
     Problem("darcy", "darcy.fd", {"n": 64}, train_samples=1000, test_samples=100, subsample=1,
             epochs={"fno": 8, "mgno": 20, "deeponet": 150}, targets={"mgno": 0.015}),

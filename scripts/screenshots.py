@@ -1,12 +1,13 @@
 """Take the documentation screenshots of the real window (run under an X server).
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots.py docs/
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots.py docs/ [--only mover]
 
 Grabs the X root window, which holds the OpenGL viewports as drawn (a widget
 grab can miss GL content). Writes main_window.png, compare_view.png, and the surrogate
 dialogs: surrogate_train.png (an FNO trained on a Darcy data set generated here, a minute
 or so on two CPU cores) and surrogate_compare.png (that FNO against the reference solver on
-held-out seeds).
+held-out seeds), and mover_dialog.png (Mesh > Move mesh: a ring front on a 40x40 square).
+``--only NAME`` takes one of: main, surrogates, mover.
 """
 
 from __future__ import annotations
@@ -84,7 +85,25 @@ def surrogate_dialogs(app, window, out: Path) -> None:
         compare.close()
 
 
-def main(out: Path) -> int:
+def mover_dialog(app, window, out: Path) -> None:
+    """Mesh > Move mesh: the Monge-Ampere mover pulls a 40x40 square's nodes onto a ring front."""
+    from workbench.core.meshgen import rectangle_mesh
+    from workbench.gui.mover_dialog import EXPRESSION_LABEL
+
+    window.show_mesh(rectangle_mesh(40), None, label="unit square")
+    dialog = window.show_mover_dialog()
+    dialog.move(0, 0)
+    dialog.source_combo.setCurrentIndex(dialog.source_combo.findText(EXPRESSION_LABEL))
+    dialog.expression_edit.setText("tanh((sqrt((x - 0.5)**2 + (y - 0.5)**2) - 0.25) / 0.02)")
+    dialog.select_mover("movers.monge_ampere")
+    dialog.form.set_values({"alpha": 5.0})
+    dialog.start()
+    wait(app, lambda: not dialog.busy, timeout=300)
+    grab(app, dialog, out / "mover_dialog.png")
+    dialog.close()
+
+
+def main(out: Path, only: str | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     app = QtWidgets.QApplication(sys.argv)
     settings = QtCore.QSettings(str(out / ".screenshot-settings.ini"), QtCore.QSettings.Format.IniFormat)
@@ -92,6 +111,11 @@ def main(out: Path) -> int:
     window.move(0, 0)
     window.resize(1500, 900)
     window.show()
+    if only in (None, "mover"):
+        mover_dialog(app, window, out)
+    if only not in (None, "main", "surrogates"):
+        window.close()
+        return 0
     window.open_mesh("sample:plate-with-hole")
     window.edges_action.setChecked(True)
     run_heat(app, window, "crank-nicolson")
@@ -105,11 +129,18 @@ def main(out: Path) -> int:
     if window.compare_page is not None:
         window.compare_page.show_frame(5)
         grab(app, window, out / "compare_view.png")
-    surrogate_dialogs(app, window, out)
+    if only in (None, "surrogates"):
+        surrogate_dialogs(app, window, out)
     window.close()
     Path(out / ".screenshot-settings.ini").unlink(missing_ok=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs")))
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", nargs="?", default="docs", type=Path)
+    parser.add_argument("--only", choices=("main", "surrogates", "mover"))
+    arguments = parser.parse_args()
+    sys.exit(main(arguments.out, arguments.only))

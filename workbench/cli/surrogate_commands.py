@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+import numpy as np
+
 from ..core.events import Event, Scalars
 from ..core.run import RunStatus
 from ..io.checkpoints import read_checkpoint_document
@@ -79,6 +81,51 @@ def model_info(args: argparse.Namespace) -> int:
         return EXIT_OK
     print_table([str(args.model), ""], _document_rows(document))
     return EXIT_OK
+
+
+def predict(args: argparse.Namespace) -> int:
+    """A grid-trained surrogate's answer on a user's mesh, written as VTU with the resampling report."""
+    from ..compute.torch_context import job_context
+    from ..core.errors import ParamError
+    from ..core.events import Frame
+    from ..core.expressions import Expression
+    from ..core.field import Field
+    from ..io.checkpoints import surrogate_of
+    from ..io.meshes import open_mesh
+    from ..io.series import write_vtu
+
+    host = load_plugins()
+    document = read_checkpoint_document(args.model)
+    contribution = host.get(surrogate_of(args.model, document), SurrogateContribution)
+    mesh = open_mesh(args.mesh, host)
+    if args.input is not None:
+        name, values = "input", Expression(args.input)(mesh.points)
+    elif args.input_field in mesh.point_data:
+        name, values = args.input_field, np.asarray(mesh.point_data[args.input_field], dtype=np.float64)
+    else:
+        stored = ", ".join(sorted(mesh.point_data)) or "none"
+        raise ParamError(f"{args.mesh} has no point field '{args.input_field}' (point fields: {stored})")
+    with job_context(contribution.requires) as device:
+        surrogate = contribution.load_checkpoint(args.model, device)
+        if not hasattr(surrogate, "predict_on_mesh"):
+            raise ParamError(f"{contribution.id} does not predict on meshes")
+        prediction = surrogate.predict_on_mesh(mesh, values, "point", resolution_check=not args.no_resolution_check)
+    fields = {name: Field(name, np.asarray(values, dtype=np.float64), "point"), **prediction.fields()}
+    write_vtu(args.out, mesh, Frame(0, 0.0, fields))
+    report = prediction.report.to_dict()
+    if args.json:
+        print_json({"model": str(args.model), "mesh": str(args.mesh), "out": str(args.out), "device": str(device),
+                    "fields": sorted(fields), "resampling": report})
+        return EXIT_OK
+    rows = [("surrogate", contribution.id), ("mesh", f"{args.mesh}: {mesh.n_points} points"),
+            ("fields written", f"{', '.join(sorted(fields))} -> {args.out}")]
+    rows += [(f"resampling: {key.replace('_', ' ')}", _number(value)) for key, value in report.items()]
+    print_table(["prediction on a mesh", ""], rows)
+    return EXIT_OK
+
+
+def _number(value: Any) -> Any:
+    return f"{value:.3e}" if isinstance(value, float) else ("-" if value is None else value)
 
 
 def _document_rows(document: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -123,3 +123,34 @@ def test_training_on_data_it_cannot_learn_is_refused(tmp_path, capsys):
     assert "x.h5" in capsys.readouterr().err
     assert main(["train", "--surrogate", "operators.nope", "--data", str(mesh_free), "--out", str(tmp_path / "m")]) == 2
     assert "no operator surrogate 'operators.nope'" in capsys.readouterr().err
+
+
+def test_predict_on_a_mesh_writes_the_prediction_and_the_resampling_report(trained, tmp_path, capsys):
+    """On a mesh whose nodes are the training grid's, nothing is resampled: the answer is the grid prediction."""
+    import meshio
+
+    from workbench.core.meshgen import rectangle_mesh
+    from workbench.io.series import write_vtu
+    from workbench.plugins import SurrogateContribution, load_plugins
+
+    _, _, _, checkpoint = trained
+    mesh_path, out = tmp_path / "square.vtu", tmp_path / "prediction.vtu"
+    write_vtu(mesh_path, rectangle_mesh(8))
+    coefficient = "3 + 9 * (x > 0.5)"
+    capsys.readouterr()
+    assert main(["predict", "--model", str(checkpoint), "--mesh", str(mesh_path), "--input", coefficient,
+                 "--out", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["fields"] == ["input", "u"]
+    assert result["resampling"]["grid"] == [9, 9] and result["resampling"]["input_relative_l2"] < 1e-12
+    assert 0 <= result["resampling"]["output_interpolation_error"] < 1e-12  # grid nodes: no interpolation
+
+    written = meshio.read(out)
+    surrogate = load_plugins().get("operators.fno", SurrogateContribution).load_checkpoint(checkpoint)
+    x, y = written.points[:, 0].reshape(9, 9), written.points[:, 1].reshape(9, 9)
+    on_grid = surrogate.predict((3 + 9 * (x > 0.5))[None, None])[0, 0]
+    assert np.allclose(written.point_data["u"].reshape(9, 9), on_grid, rtol=1e-5, atol=1e-8)
+
+    assert main(["predict", "--model", str(checkpoint), "--mesh", str(mesh_path), "--input-field", "a",
+                 "--out", str(out)]) == 2
+    assert "no point field 'a'" in capsys.readouterr().err
