@@ -44,21 +44,6 @@ def info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def plugins_list(args: argparse.Namespace) -> int:
-    host = load_plugins()
-    if args.json:
-        print_json({"plugins": [r.describe() for r in host.records],
-                    "contributions": [c.describe() for r in host.records for c in r.contributions]})
-        return EXIT_OK
-    rows = [
-        (r.name, r.distribution or "-", r.version or "-", "built-in" if r.builtin else "third-party", r.status,
-         ", ".join(c.id for c in r.contributions) or (r.error or "-"))
-        for r in host.records
-    ]
-    print_table(["plugin", "distribution", "version", "origin", "status", "contributions / error"], rows)
-    return EXIT_OK
-
-
 def run(args: argparse.Namespace) -> int:
     scenario = _scenario_from_args(args)
     out = Path(args.out) if args.out else scenario.output_directory or Path("results") / scenario.solver
@@ -158,7 +143,7 @@ def _parse_assignment(text: str) -> tuple[str, str]:
 
 def _run_scenario(scenario: Scenario, out: Path, quiet: bool, host=None, mesh=None) -> tuple[Run, Path | None]:
     host = host or load_plugins()
-    solver = host.solver(scenario.solver)
+    solver = _runnable(host, scenario.solver)
     if mesh is None and not solver.grid:
         if not scenario.mesh:
             raise ScenarioError(f"'{solver.id}' solves on a mesh: give --mesh (a file or sample:ID)")
@@ -168,6 +153,20 @@ def _run_scenario(scenario: Scenario, out: Path, quiet: bool, host=None, mesh=No
     result = run_solver(solver, problem, on_event=None if quiet else _ProgressPrinter(solver.id))
     pvd = write_pvd_series(out, solver.id.replace(".", "-"), mesh, result.frames) if result.frames else None
     return result, pvd
+
+
+def _runnable(host, contribution_id: str):
+    """A reference solver, or an INSR time integrator (both run through the same job protocol)."""
+    from ..core.errors import PluginError
+    from ..plugins.contributions import IntegratorContribution
+
+    try:
+        return host.solver(contribution_id)
+    except PluginError as not_a_solver:
+        try:
+            return host.get(contribution_id, IntegratorContribution)
+        except PluginError:
+            raise not_a_solver from None
 
 
 def _report_run(args: argparse.Namespace, result: Run, pvd: Path | None) -> int:

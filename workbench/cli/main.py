@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..core.errors import WorkbenchError
-from . import commands, surrogate_commands
+from . import commands, plugin_commands, surrogate_commands
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -44,10 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("mesh", help="mesh file (any meshio format) or sample:ID")
     info.set_defaults(handler=commands.info)
 
-    plugins = sub.add_parser("plugins", parents=[common], help="list installed plugins")
-    plugins_sub = plugins.add_subparsers(dest="plugins_command", required=True, parser_class=_Parser)
-    listing = plugins_sub.add_parser("list", parents=[common], help="plugins, their contributions and errors")
-    listing.set_defaults(handler=commands.plugins_list)
+    plugin_commands.add_parsers(sub, common, _Parser)
 
     run = sub.add_parser("run", parents=[common], help="run a solver and write a VTU/PVD time series")
     run.add_argument("scenario", nargs="?", help="scenario TOML file (or give --mesh and --solver)")
@@ -93,6 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     model_info = model_sub.add_parser("info", parents=[common], help="what a checkpoint holds (header only)")
     model_info.add_argument("model", metavar="PATH.safetensors")
     model_info.set_defaults(handler=surrogate_commands.model_info)
+
+    predict = sub.add_parser("predict", parents=[common], help="a grid-trained surrogate's answer on a mesh (VTU)")
+    predict.add_argument("--model", required=True, metavar="PATH.safetensors", help="trained surrogate checkpoint")
+    predict.add_argument("--mesh", required=True, help="mesh file (any meshio format) or sample:ID")
+    given = predict.add_mutually_exclusive_group(required=True)
+    given.add_argument("--input", metavar="EXPR", help="the input field as an expression of x, y (at the nodes)")
+    given.add_argument("--input-field", metavar="NAME", help="a point field stored in the mesh file")
+    predict.add_argument("--out", required=True, metavar="PATH.vtu", help="mesh with the input and the prediction")
+    predict.add_argument("--no-resolution-check", action="store_true",
+                         help="skip the repeat on a grid twice as fine (halves the time)")
+    predict.set_defaults(handler=surrogate_commands.predict)
 
     demo = sub.add_parser("demo", parents=[common], help="solve the heat equation on a sample mesh")
     demo.add_argument("--out", default="results/demo", help="output folder (default: results/demo)")
