@@ -23,7 +23,7 @@ from ..core.events import Frame, Scalars
 from ..core.mesh import Mesh, mesh_extensions
 from ..core.run import RunStatus
 from ..io.meshes import SAMPLE_PREFIX, open_mesh
-from ..plugins.contributions import SampleDataContribution, SolverContribution
+from ..plugins.contributions import IntegratorContribution, SampleDataContribution, SolverContribution
 from ..plugins.host import PluginHost
 from .device_tasks import DeviceTasks
 from .field_choice import chosen_values, field_choices
@@ -72,6 +72,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.device_tasks = DeviceTasks(self.controller, self)  # surrogate training and comparison
         self.train_dialog = None  # the surrogate dialogs, built on first use and kept (they are not modal)
         self.surrogate_compare_dialog = None
+        self.mover_dialog = None
         self.file_tasks = FileTasks(self)
         self.projects = ProjectFiles(self, self.file_tasks)
         self.scheduler = RenderScheduler(self)
@@ -99,7 +100,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setCentralWidget(self.tabs)
 
     def _build_docks(self) -> None:
-        solvers = self.host.contributions(SolverContribution)
+        # INSR time integrators run through the same job protocol as solvers (IntegratorContribution)
+        solvers = self.host.contributions(SolverContribution) + self.host.contributions(IntegratorContribution)
         self.run_panel = RunPanel(solvers)
         self.runs_list = QtWidgets.QListWidget()
         self.runs_list.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -170,6 +172,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
 
+        self.menuBar().addMenu("&Mesh").addAction("&Move mesh (r-adaptation)...", self.show_mover_dialog)
         self.menuBar().addMenu("&Data").addAction("&Generate data set...", self.show_datagen_dialog)
         surrogates = self.menuBar().addMenu("&Surrogates")
         surrogates.addAction("&Train surrogate...", self.show_train_dialog)
@@ -244,8 +247,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.report_error("Cannot open mesh", str(error))
             return None
 
-    def show_mesh(self, mesh: Mesh, reference: str | None) -> None:
-        """Make ``mesh`` the current one (``reference`` None: a solver's grid) and show it bare."""
+    def show_mesh(self, mesh: Mesh, reference: str | None, label: str = "the solver's grid") -> None:
+        """Make ``mesh`` the current one (``reference`` None: a mesh without a file, named ``label``) and show it bare."""
         self.mesh, self.mesh_reference = mesh, reference
         self.frames, self.streaming_job = [], None
         self.viewport.set_mesh(mesh)
@@ -254,7 +257,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.run_panel.set_mesh(mesh)
         summary = mesh.summary()
         cells = ", ".join(f"{n} {t}" for t, n in summary["cells"].items())
-        name = Path(reference).name if reference else "the solver's grid"
+        name = Path(reference).name if reference else label
         self.statusBar().showMessage(f"{name}: {summary['points']} points, {cells}")
         self.log("info", f"{'opened ' + reference if reference else 'showing ' + name}: "
                          f"{summary['points']} points, {cells}")
@@ -465,6 +468,36 @@ class MainWindow(QtWidgets.QMainWindow):
             self.surrogate_compare_dialog = SurrogateCompareDialog(self.host, self.device_tasks, self)
         return self._present(self.surrogate_compare_dialog)
 
+    def show_mover_dialog(self):
+        """Mesh > Move mesh: one non-modal dialog, given the current mesh and the fields of the frame on display."""
+        if self.mover_dialog is None:
+            from .mover_dialog import MoveMeshDialog
+
+            self.mover_dialog = MoveMeshDialog(self.host, self.device_tasks, self)
+            self.mover_dialog.use_mesh.connect(self.continue_on_mesh)
+        if not self.mover_dialog.busy:
+            self.mover_dialog.set_inputs(self.mesh, self.driving_sources())
+        return self._present(self.mover_dialog)
+
+    def driving_sources(self):
+        """The point fields of the frame on display, as fields a mesh mover can adapt to."""
+        from .mover_dialog import DrivingSource
+
+        index = self.time_bar.index
+        if self.mesh is None or not 0 <= index < len(self.frames):
+            return []
+        frame, sources = self.frames[index], []
+        for choice in field_choices(frame.fields):
+            chosen = chosen_values(frame.fields, choice)
+            if chosen is not None and chosen[1] == "point" and len(chosen[0]) == self.mesh.n_points:
+                sources.append(DrivingSource(f"{choice} at t = {frame.time:.4g}", np.array(chosen[0], dtype=float)))
+        return sources
+
+    def continue_on_mesh(self, mesh: Mesh) -> None:
+        """Make a moved mesh the current one: runs started now use it (a project embeds it: it has no file)."""
+        self.show_mesh(mesh, None, label="the moved mesh")
+        self.log("info", "continuing on the moved mesh (same cells and boundary tags, nodes moved)")
+
     @staticmethod
     def _present(dialog: QtWidgets.QDialog) -> QtWidgets.QDialog:
         dialog.show()
@@ -630,7 +663,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _shut_down(self) -> None:
         self.scheduler.stop()
         self.device_tasks.shutdown()  # a training stops and writes its best checkpoint
-        for dialog in (self.train_dialog, self.surrogate_compare_dialog):
+        for dialog in (self.train_dialog, self.surrogate_compare_dialog, self.mover_dialog):
             if dialog is not None:
                 dialog.close()
         if not self.controller.shutdown():
@@ -642,5 +675,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.viewport.finalize()
         if self.compare_page is not None:
             self.compare_page.close()
-        if self.surrogate_compare_dialog is not None:
-            self.surrogate_compare_dialog.finalize()
+        for dialog in (self.surrogate_compare_dialog, self.mover_dialog):
+            if dialog is not None:
+                dialog.finalize()

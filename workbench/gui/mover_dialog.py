@@ -98,8 +98,13 @@ def field_on_moved_nodes(mesh: Mesh, field: np.ndarray | str) -> Callable[[np.nd
 
 
 def move_mesh(mover: MeshMoverContribution, mesh: Mesh, source: DrivingSource, params: dict[str, Any],
-              control: JobControl, report: Callable[[Any], None]) -> MoveResult:
-    """Judge the uniform mesh, run the mover (streaming :class:`MeshStep` and residual Scalars), judge the result."""
+              control: JobControl, report: Callable[[Any], None],
+              fallback: MeshMoverContribution | None = None) -> MoveResult:
+    """Judge the uniform mesh, run the mover (streaming :class:`MeshStep` and residual Scalars), judge the result.
+
+    A learned mover whose mesh inverts a cell is replaced by its ``fallback`` (the classical
+    mover), whose iterations stream in turn; the reason says so.
+    """
     judge = MoverJudge(mesh, source.field)
     uniform = judge.uniform()
     values_at = field_on_moved_nodes(mesh, source.field)
@@ -112,7 +117,7 @@ def move_mesh(mover: MeshMoverContribution, mesh: Mesh, source: DrivingSource, p
             report(event)
 
     outcome: MoveOutcome = run_mover(mover, mesh, source.field, params, judge=judge, control=control,
-                                     on_event=forward, device=MOVER_DEVICE)
+                                     on_event=forward, device=MOVER_DEVICE, fallback=fallback)
     return MoveResult(uniform, outcome.report, outcome.mesh, outcome.reason, outcome.run.status.value)
 
 
@@ -161,7 +166,7 @@ class MoveMeshDialog(QtWidgets.QDialog):
         self.movers = {m.id: m for m in host.contributions(MeshMoverContribution)}
         self.task: DeviceTask | None = None
         self.result: MoveResult | None = None
-        self.steps_drawn = 0
+        self.steps_received = self.steps_drawn = 0  # iterations that reached the GUI thread / were drawn
         self._residuals: tuple[list[int], list[float]] = ([], [])
         self._started = 0.0
         self.scheduler = RenderScheduler(self)
@@ -283,11 +288,13 @@ class MoveMeshDialog(QtWidgets.QDialog):
                 self._set_status(str(error), error=True)
                 return False
         params, control = self.form.values(), JobControl()
-        self.result, self.steps_drawn, self._residuals = None, 0, ([], [])
+        fallback = self.movers.get(mover.fallback) if mover.fallback else None
+        self.result, self.steps_received, self.steps_drawn, self._residuals = None, 0, 0, ([], [])
         self.residual_curve.setData([], [])
         self._fill_report(None)
         self.task = self.tasks.start(MOVER_DEVICE, f"moving the mesh with {mover.id}",
-                                     lambda report: move_mesh(mover, mesh, source, params, control, report), control)
+                                     lambda report: move_mesh(mover, mesh, source, params, control, report, fallback),
+                                     control)
         self.task.event.connect(self._on_event)
         self.task.finished.connect(self._on_finished)
         self.task.failed.connect(self._on_failed)
@@ -302,6 +309,7 @@ class MoveMeshDialog(QtWidgets.QDialog):
 
     def _on_event(self, item: Any) -> None:
         if isinstance(item, MeshStep):
+            self.steps_received += 1
             self.scheduler.submit("mesh", lambda step=item: self._draw_step(step))
         elif isinstance(item, Scalars) and "residual" in item.values:
             steps, values = self._residuals

@@ -8,7 +8,7 @@ from PySide6 import QtCore, QtWidgets
 
 from ..core.mesh import ALL_BOUNDARY, Mesh
 from ..core.problem import BOUNDARY_KINDS, BoundaryCondition
-from ..plugins.contributions import SolverContribution
+from ..plugins.contributions import IntegratorContribution, SolverContribution
 from .param_form import ParamForm
 
 
@@ -66,7 +66,7 @@ class RunPanel(QtWidgets.QWidget):
     step_requested = QtCore.Signal()
     cancel_requested = QtCore.Signal()
 
-    def __init__(self, solvers: list[SolverContribution], parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, solvers: list[SolverContribution | IntegratorContribution], parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self._solvers = {s.id: s for s in solvers}
         self.solver_combo = QtWidgets.QComboBox()
@@ -110,7 +110,7 @@ class RunPanel(QtWidgets.QWidget):
         layout.addWidget(self.progress_label)
 
     @property
-    def solver(self) -> SolverContribution | None:
+    def solver(self) -> SolverContribution | IntegratorContribution | None:
         return self._solvers.get(self.solver_combo.currentData())
 
     def select_solver(self, solver_id: str) -> None:

@@ -197,9 +197,56 @@ class MeshMoverContribution(Contribution):
 
 @dataclass(frozen=True)
 class IntegratorContribution(Contribution):
-    """An INSR time integrator that advances a neural field's weights in time."""
+    """A neural-field (INSR) time integrator: the field is a network, each step fits new weights.
+
+    Runnable exactly like a :class:`SolverContribution`: the host (``build_problem`` /
+    ``run_solver`` in :mod:`workbench.compute.runner`, ``pdewb run``, the GUI run panel)
+    treats both the same way. ``implementation`` names ``integrate(problem: Problem) -> Job``:
+
+    * ``problem.params`` are the resolved ``params``: typically the integrator (explicit
+      Euler, implicit Euler, midpoint, operator splitting, variational implicit Euler),
+      the inner solver (Adam, L-BFGS, Gauss-Newton), its iteration cap and tolerance,
+      the network's width and depth, the time step and number of steps, the seed;
+    * one contribution covers one PDE (``equation``) on the domain it defines itself, so it
+      sets ``grid`` to the import string of ``grid_mesh(params) -> Mesh``, the display mesh
+      its frames are sampled on (as grid solvers do). Without ``grid`` it samples the field
+      on the user's ``problem.mesh``.
+
+    The job yields, per time step n (t = n dt), a ``Frame(n, t, {...})`` with the network
+    sampled at the mesh points (the field, and where known "exact", "reference" and
+    "error"); ``Scalars(n, ...)`` with at least "loss" (the final residual loss), one
+    "loss.<term>" per loss term, "iterations", "seconds" and, where known, "error" and the
+    invariants ("kinetic_energy", "max_divergence"); and a ``LogMessage`` per step giving
+    the inner solver's stop reason ("tolerance", "plateau", "iteration cap", ...). Cancel
+    reaches the job between its yields (:func:`workbench.core.jobs.execute`), so the job
+    yields a ``Progress`` after **every inner iteration**: cancel and pause act within one
+    inner iteration.
+
+    The host runs jobs of torch contributions under ``torch.inference_mode()`` on the
+    compute thread, with :func:`workbench.compute.torch_context.cpu_threads` threads; an
+    integrator needs autograd, so it re-enables it itself (``torch.inference_mode(False)``
+    and ``torch.enable_grad()``) around its computations, **never across a yield** (the
+    grad mode is per thread and the consumer of the events runs on that thread between
+    yields). It never sets torch's thread count.
+
+    ``time_dependent`` is always True; ``cell_types`` and ``boundary_kinds`` mean what they
+    mean for solvers. An INSR problem brings its own boundary terms (they are loss terms of
+    its residual), so integrators with a ``grid`` ignore ``problem.boundary_conditions``.
+    """
 
     family: ClassVar[str] = "time_integrator"
+
+    equation: str = ""
+    time_dependent: bool = True
+    cell_types: tuple[str, ...] = ()
+    boundary_kinds: tuple[str, ...] = ()
+    grid: str = ""
+
+    def grid_mesh(self, params) -> Mesh:
+        """The display mesh for resolved ``params`` (only for integrators with a ``grid``)."""
+        if not self.grid:
+            raise PluginError(f"'{self.id}' samples its field on the user's mesh and has no grid of its own")
+        return self._import(self.grid)(params)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,26 @@ MONGE_AMPERE = MeshMoverContribution(
 )
 
 
+DMM = MeshMoverContribution(
+    id="movers.dmm",
+    title="DMM neural mover (data-free Monge-Ampere)",
+    implementation="pdewb_movers.dmm.mover:move",
+    summary="A network phi(xi; u) (branch on the field's monitor, trunk on the coordinate) trained on the "
+    "Monge-Ampere residual without optimal meshes (Hu et al., ICLR 2024); moves the unit square's mesh in one "
+    "forward pass, a whole trajectory at once. Falls back to the classical mover on an inverted cell.",
+    cell_types=("triangle",),
+    requires=("torch", "safetensors"),
+    trainer="pdewb_movers.dmm.trainer:train_request_job",
+    loader="pdewb_movers.dmm.mover:load",
+    fallback=MONGE_AMPERE.id,
+    params=MONITOR_PARAMS + (
+        ParamSpec("checkpoint", "str", "",
+                  help="DMM checkpoint (.safetensors); empty: the one shipped with the plugin, trained for the "
+                  "default monitor settings on [0, 1]^2. Other monitor settings need their own checkpoint."),
+    ),
+)
+
+
 @hookimpl
 def pdewb_mesh_movers():
-    return [MONGE_AMPERE]
+    return [MONGE_AMPERE, DMM]

@@ -1,0 +1,1 @@
+"""Grid solvers of the same problems, the classical references INSR is compared against."""

@@ -1,0 +1,136 @@
+"""DMM checkpoints: one ``.safetensors`` file that cannot execute code when loaded.
+
+The tensors are the network's ``state_dict``; the safetensors header's metadata holds,
+under ``"pdewb"`` (:mod:`workbench.io.checkpoints`, readable without torch), the JSON
+document of everything the network was trained for::
+
+    {"format": "pdewb-dmm", "version": 1, "mover": "movers.dmm",
+     "architecture": {...},                        # DMMNetwork(Architecture(**...)) rebuilds it
+     "domain": [[0, 1], [0, 1]],                   # the network maps the unit square only
+     "branch_grid": [32, 32],                      # where the branch samples the monitor
+     "training_grids": [33, 65],                   # mesh sizes whose monitors it was trained on
+     "monitor": {kind, alpha, normaliser, ...},    # the MonitorSpec; another one is refused
+     "training": {config, results, command}, "versions": {...}, "created": ISO 8601 UTC}
+
+Loading parses JSON and copies bytes, and refuses (one-line :class:`CheckpointError`)
+a pickle, a file of another format or version, a network whose tensors differ from the
+architecture's, and a checkpoint for another domain, branch grid or monitor.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import workbench
+from workbench.core.monitors import MonitorSpec
+from workbench.io.atomic import atomic_path
+from workbench.io.checkpoints import METADATA_KEY, CheckpointError, read_checkpoint_document
+
+from .network import Architecture, DMMNetwork
+
+FORMAT = "pdewb-dmm"
+VERSION = 1
+MOVER_ID = "movers.dmm"
+UNIT_SQUARE = [[0.0, 1.0], [0.0, 1.0]]
+
+
+def monitor_settings(spec: MonitorSpec) -> dict[str, Any]:
+    """The settings of ``spec`` that change the monitor of a field (the quantile only with its normaliser)."""
+    settings = {"kind": spec.kind, "alpha": float(spec.alpha), "normaliser": spec.normaliser,
+                "compression": float(spec.compression), "smoothing": int(spec.smoothing)}
+    if spec.normaliser == "quantile":
+        settings["quantile"] = float(spec.quantile)
+    return settings
+
+
+def checkpoint_document(network: DMMNetwork, spec: MonitorSpec, training: Mapping[str, Any],
+                        training_grids: list[int]) -> dict[str, Any]:
+    """The document of the module docstring for a trained network."""
+    import safetensors
+
+    grid = network.architecture.branch_grid
+    return {
+        "format": FORMAT, "version": VERSION, "mover": MOVER_ID,
+        "architecture": network.architecture.describe(),
+        "domain": UNIT_SQUARE, "branch_grid": [grid, grid], "training_grids": list(training_grids),
+        "monitor": monitor_settings(spec), "training": dict(training),
+        "versions": {"workbench": workbench.__version__, "torch": torch.__version__,
+                     "safetensors": safetensors.__version__, "python": platform.python_version()},
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def save_checkpoint(path: str | Path, network: DMMNetwork, document: Mapping[str, Any]) -> Path:
+    """Write the network's weights (float32) and ``document`` to ``path`` atomically; returns the path."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    text = json.dumps(dict(document), sort_keys=True, allow_nan=False)
+    tensors = {name: t.detach().to("cpu", torch.float32).contiguous().clone() for name, t in network.state_dict().items()}
+    with atomic_path(path) as temporary:
+        save_file(tensors, str(temporary), metadata={METADATA_KEY: text})
+    return path
+
+
+def read_document(path: str | Path) -> dict[str, Any]:
+    """The checkpoint's document from its header only (no tensor read, no torch needed by the reader)."""
+    path = Path(path)
+    document = read_checkpoint_document(path)
+    if document.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a DMM mesh-mover checkpoint (format {document.get('format')!r})")
+    if document.get("version") != VERSION:
+        raise CheckpointError(f"{path} has DMM checkpoint version {document.get('version')!r}; "
+                              f"this workbench reads version {VERSION}")
+    return document
+
+
+def check_compatible(path: str | Path, document: Mapping[str, Any], spec: MonitorSpec | None = None,
+                     branch_grid: int | None = None) -> None:
+    """CheckpointError unless the checkpoint is for the unit square and, if given, this monitor and branch grid."""
+    name = Path(path).name
+    if document.get("domain") != UNIT_SQUARE:
+        raise CheckpointError(f"{name}: trained on the domain {document.get('domain')}, this mover moves "
+                              f"meshes of {UNIT_SQUARE}")
+    if branch_grid is not None and document.get("branch_grid") != [branch_grid, branch_grid]:
+        raise CheckpointError(f"{name}: its branch samples a {document.get('branch_grid')} grid, not "
+                              f"[{branch_grid}, {branch_grid}]")
+    if spec is not None and document.get("monitor") != monitor_settings(spec):
+        raise CheckpointError(f"{name}: trained for the monitor {_settings_text(document.get('monitor'))}, not "
+                              f"{_settings_text(monitor_settings(spec))}; use the checkpoint's monitor "
+                              "settings or train one for these")
+
+
+def load_checkpoint(path: str | Path, spec: MonitorSpec | None = None,
+                    device: str | torch.device = "cpu") -> tuple[DMMNetwork, dict[str, Any]]:
+    """(network in eval mode, document); refuses what the module docstring lists."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    document = read_document(path)
+    check_compatible(path, document, spec)
+    try:
+        network = DMMNetwork(Architecture(**document["architecture"]))
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{path} has an architecture this workbench cannot build: {error}") from None
+    try:
+        tensors = load_file(str(path), device="cpu")
+    except Exception as error:  # noqa: BLE001 - any parser failure means a bad file
+        raise CheckpointError(f"{path} is corrupt: {' '.join(str(error).split())}") from None
+    expected = network.state_dict()
+    if set(tensors) != set(expected) or any(tensors[k].shape != expected[k].shape for k in expected):
+        raise CheckpointError(f"{path}: its tensors do not match the architecture it records")
+    network.load_state_dict(tensors, strict=True)
+    return network.to(device).eval(), document
+
+
+def _settings_text(settings: Any) -> str:
+    if not isinstance(settings, Mapping):
+        return repr(settings)
+    return ", ".join(f"{key} {value}" for key, value in settings.items())
