@@ -61,10 +61,46 @@ class ParamForm(QtWidgets.QWidget):
         return problems
 
 
+class ScientificSpinBox(QtWidgets.QDoubleSpinBox):
+    """A float spin box that keeps every value it is given: 1e-9 stays 1e-9, shown as '1e-09'.
+
+    QDoubleSpinBox rounds values to ``decimals()`` places, so a tolerance of 1e-9 or a
+    viscosity of 1e-7 silently became 0 with six decimals. Here the decimals are set to
+    the most Qt allows (no rounding in practice) and the text is the shortest form that
+    reads back to the value (``repr``), or ``%g`` while it is long.
+    """
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDecimals(323)
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt's name
+        short = f"{value:.6g}"
+        return short if float(short) == value else repr(float(value))
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802
+        return float(self._number(text))
+
+    def validate(self, text: str, position: int):
+        number = self._number(text)
+        try:
+            value = float(number)
+        except ValueError:
+            # Part of a number being typed ('1e', '-', '2.') is Intermediate, anything else Invalid.
+            partial = number in ("", "-", "+", ".") or number[-1:] in ("e", "E", "-", "+", ".")
+            state = QtGui.QValidator.State.Intermediate if partial else QtGui.QValidator.State.Invalid
+            return state, text, position
+        inside = self.minimum() <= value <= self.maximum()
+        return (QtGui.QValidator.State.Acceptable if inside else QtGui.QValidator.State.Intermediate), text, position
+
+    def _number(self, text: str) -> str:
+        suffix = self.suffix()
+        return (text[: -len(suffix)] if suffix and text.endswith(suffix) else text).strip()
+
+
 def _editor_for(spec: ParamSpec) -> QtWidgets.QWidget:
     if spec.type == "float":
-        editor = QtWidgets.QDoubleSpinBox()
-        editor.setDecimals(6)
+        editor = ScientificSpinBox()
         editor.setRange(spec.minimum if spec.minimum is not None else -1e12,
                         spec.maximum if spec.maximum is not None else 1e12)
         editor.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
