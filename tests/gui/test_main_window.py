@@ -244,3 +244,30 @@ def test_a_solver_with_its_own_grid_runs_without_opening_a_mesh(qtbot, window, p
     flush(qtbot, window)
     image = window.viewport.capture()
     assert pixels.coloured(image) > 0.1 * image.shape[0] * image.shape[1]
+
+
+def test_a_1d_run_is_drawn_as_curves_with_its_exact_and_reference_companions(qtbot, window, pixels):
+    """A 1D mesh in the 3D view is a hairline: the window shows the field as a curve instead."""
+    from workbench.core import Field, Frame, Run
+    from workbench.core.meshgen import interval_mesh
+    from workbench.gui.run_records import RunRecord
+
+    mesh = interval_mesh(64, -2.0, 2.0)
+    x = mesh.points[:, 0]
+    run = Run("test.pulse", {})
+    for n in range(3):
+        exact = np.exp(-((x + 1.5 - 0.25 * n) / 0.1) ** 2)
+        run.record(Frame(n, 0.25 * n, {"u": Field("u", 0.98 * exact, "point"), "exact": Field("exact", exact, "point"),
+                                       "error": Field("error", 0.02 * exact, "point")}))
+    window.add_run(RunRecord("pulse", run, (), mesh, None))
+    window.show_run(0)
+    flush(qtbot, window)
+    assert window.views.currentWidget() is window.line_view
+    assert set(window.line_view.curves) == {"u", "exact"}  # the chosen field and its exact companion
+    drawn_x, drawn_u = window.line_view.curves["u"].getData()
+    assert np.allclose(drawn_x, x) and np.allclose(drawn_u, run.frames[2].fields["u"].values)
+    image = window.line_view.capture()
+    assert pixels.coloured(image) > 200  # the blue curve (not just axes and grid)
+
+    window.open_mesh(PLATE)  # a 2D mesh brings the 3D view back
+    assert window.views.currentWidget() is window.viewport

@@ -27,6 +27,7 @@ from ..plugins.contributions import IntegratorContribution, SampleDataContributi
 from ..plugins.host import PluginHost
 from .device_tasks import DeviceTasks
 from .field_choice import chosen_values, field_choices
+from .line_view import LineView, is_one_dimensional
 from .file_tasks import FileTasks
 from .project_files import ProjectFiles
 from .run_panel import RunPanel, TimeBar
@@ -92,7 +93,11 @@ class MainWindow(QtWidgets.QMainWindow):
         page = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.viewport, stretch=1)
+        self.line_view = LineView()  # 1D meshes: the field as curves, with its exact/reference companions
+        self.views = QtWidgets.QStackedWidget()
+        self.views.addWidget(self.viewport)
+        self.views.addWidget(self.line_view)
+        layout.addWidget(self.views, stretch=1)
         layout.addWidget(self.time_bar)
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.addTab(page, "View")
@@ -252,6 +257,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.mesh, self.mesh_reference = mesh, reference
         self.frames, self.streaming_job = [], None
         self.viewport.set_mesh(mesh)
+        self.line_view.set_mesh(mesh)
+        self.views.setCurrentWidget(self.line_view if is_one_dimensional(mesh) else self.viewport)
         self.time_bar.set_times([])
         self.field_combo.clear()
         self.run_panel.set_mesh(mesh)
@@ -391,6 +398,9 @@ class MainWindow(QtWidgets.QMainWindow):
         choice = self.field_combo.currentText() or next(iter(field_choices(frame.fields)), "")
         chosen = chosen_values(frame.fields, choice)
         if chosen is None:
+            return
+        if self.views.currentWidget() is self.line_view:
+            self.line_view.set_frame(frame.fields, choice)
             return
         self.viewport.set_field(choice, *chosen)
         self.viewport.render()
@@ -582,7 +592,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def export_screenshot(self, path: str | Path) -> bool:
         from ..io.atomic import atomic_path
 
-        image = self.viewport.capture()
+        image = self.views.currentWidget().capture()
         height, width, _ = image.shape
         qimage = QtGui.QImage(image.data, width, height, 3 * width, QtGui.QImage.Format.Format_RGB888)
 
