@@ -46,6 +46,20 @@ def read_checkpoint_document(path: str | Path) -> dict[str, Any]:
     return document
 
 
+def read_versioned_document(path: str | Path, format: str, version: int, kind: str) -> dict[str, Any]:
+    """The checkpoint's document, refused unless its ``format`` and ``version`` are the ones this reader knows.
+
+    ``kind`` names the checkpoint in the message ("surrogate", "DMM mesh-mover").
+    """
+    document = read_checkpoint_document(path)
+    if document.get("format") != format:
+        raise CheckpointError(f"{path} is not a {kind} checkpoint (format {document.get('format')!r})")
+    if document.get("version") != version:
+        raise CheckpointError(f"{path} has {kind} checkpoint version {document.get('version')!r}; "
+                              f"this workbench reads version {version}")
+    return document
+
+
 def surrogate_of(path: str | Path, document: Mapping[str, Any]) -> str:
     """The id of the surrogate contribution that loads this checkpoint."""
     surrogate = document.get("surrogate")

@@ -134,13 +134,13 @@ def test_a_safetensors_file_of_someone_else_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match="without PDE Workbench metadata"):
         load_checkpoint(foreign)
     save_file({"weight": torch.zeros(3)}, str(foreign), metadata={"pdewb": json.dumps({"format": "other"})})
-    with pytest.raises(CheckpointError, match="is not a pdewb-surrogate checkpoint"):
+    with pytest.raises(CheckpointError, match=r"is not a surrogate checkpoint \(format 'other'\)"):
         read_document(foreign)
 
 
 def test_an_unknown_format_version_is_refused(tmp_path):
     path = save_checkpoint(tmp_path / "future", operator(), document(version=2))
-    with pytest.raises(CheckpointError, match="has checkpoint format version 2; this workbench reads version 1"):
+    with pytest.raises(CheckpointError, match="has surrogate checkpoint version 2; this workbench reads version 1"):
         load_checkpoint(path)
 
 

@@ -34,7 +34,7 @@ import torch
 
 import workbench
 from workbench.io.atomic import atomic_path
-from workbench.io.checkpoints import METADATA_KEY, CheckpointError, read_checkpoint_document
+from workbench.io.checkpoints import METADATA_KEY, CheckpointError, read_versioned_document
 
 from .normalization import NormalizedOperator
 
@@ -173,12 +173,7 @@ def _describe(values: Mapping[str, Any], keys: list[str]) -> str:
 
 def _document(path: Path) -> dict[str, Any]:
     """The header's document, checked to be a surrogate checkpoint of this format version."""
-    document = read_checkpoint_document(path)
-    if document.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a {FORMAT} checkpoint (format {document.get('format')!r})")
-    if document.get("version") != VERSION:
-        raise CheckpointError(f"{path} has checkpoint format version {document.get('version')!r}; "
-                              f"this workbench reads version {VERSION}")
+    document = read_versioned_document(path, FORMAT, VERSION, "surrogate")
     if not isinstance(document.get("architecture"), dict):
         raise CheckpointError(f"{path} is corrupt: its document has no architecture")
     return document
