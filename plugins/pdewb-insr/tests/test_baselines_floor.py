@@ -1,7 +1,6 @@
 """Convergence of the grid baselines and of the time-discretisation floor (observed orders)."""
 
 import numpy as np
-
 from pdewb_insr.baselines.advection_grid import crank_nicolson, grid_points, semi_lagrangian
 from pdewb_insr.baselines.stable_fluids import MacGrid
 from pdewb_insr.floor import advection_floor, taylor_green_floor

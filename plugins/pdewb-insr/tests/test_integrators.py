@@ -3,8 +3,6 @@
 import numpy as np
 import pytest
 import torch
-
-
 from pdewb_insr.floor import advection_floor
 from pdewb_insr.inner_solvers import AdamSchedule, GaussNewton, Lbfgs
 from pdewb_insr.problems import Advection1D, PassiveScalar, TaylorGreen
@@ -27,7 +25,7 @@ def advect(integrator, steps=3, dt=0.1, solver=None):
 def warm_start_loss(sim):
     """Loss of the next step's first stage at the warm start (before any inner iteration)."""
     stage = sim.stages[0]
-    loss = stage.build(sim.pde, sim.networks, sim.state, sim.sample_points(), sim.config.dt)
+    loss = sim.build_loss(stage)
     return float(loss(sim.state[stage.target]).detach()), loss
 
 
@@ -87,16 +85,17 @@ def test_taylor_green_splitting_stages_reduce_residuals_and_keep_the_vortex():
     assert float((u - exact).norm() / exact.norm()) < 0.2  # tiny net: ~0.12 measured (floor 0.0065): representation-limited
 
 
-@pytest.mark.xfail(reason="known weak: the tiny network's initial fit of the width-0.1 blob stalls near zero "
-                          "(relative error ~0.99); not debugged in the time available", strict=False)
 def test_passive_scalar_step_follows_the_rotation():
-    config = InsrConfig("implicit_euler", dt=0.05, width=24, depth=2, n_interior=900, n_boundary=32)
-    sim = InsrSimulation(PassiveScalar(), config, GaussNewton(max_iterations=10), GaussNewton(max_iterations=60))
+    """omega_0 = 10: at 30 the tiny network's frequency content outruns the sample spacing and the
+    initial fit of the width-0.1 blob stalls (relative error ~1; docs/insr.md)."""
+    config = InsrConfig("implicit_euler", dt=0.05, width=16, depth=2, omega_0=10.0, n_interior=400, n_boundary=32)
+    sim = InsrSimulation(PassiveScalar(), config, GaussNewton(max_iterations=10), GaussNewton(max_iterations=40))
     drive(sim.fit_initial())
-    before, _ = warm_start_loss(sim)
-    report = drive(sim.step())
-    assert report.stages[0].loss < 0.1 * before
-    axis = np.linspace(-1, 1, 21)
+    axis = np.linspace(-1, 1, 41)
     x = torch.tensor(np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2))
+    fit, exact0 = sim.field_values("phi", x), PassiveScalar().exact(x, 0.0)
+    assert float((fit - exact0).norm() / exact0.norm()) < 0.05  # measured 0.013
+    report = drive(sim.step())
+    assert report.stages[0].loss < 0.1 * report.stages[0].initial_loss
     phi, exact = sim.field_values("phi", x), PassiveScalar().exact(x, 0.05)
-    assert float((phi - exact).norm() / exact.norm()) < 0.3
+    assert float((phi - exact).norm() / exact.norm()) < 0.1  # measured 0.059, mostly implicit Euler's damping

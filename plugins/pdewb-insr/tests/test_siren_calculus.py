@@ -1,7 +1,6 @@
 import math
 
 import torch
-
 from pdewb_insr.calculus import divergence, gradient, laplacian
 from pdewb_insr.siren import Siren
 

@@ -117,6 +117,9 @@ class GaussNewton:
     max_damping: float = 1e8
 
     def minimize(self, loss: StageLoss, theta0: torch.Tensor) -> Iterations:
+        if not isinstance(loss, StageLoss):
+            raise TypeError("Gauss-Newton minimises least-squares residuals; this stage's loss is an energy "
+                            "(use L-BFGS or Adam)")
         theta, damping = theta0.detach().clone(), self.damping
         residual = loss.stacked(theta).detach()
         value = float(residual @ residual)

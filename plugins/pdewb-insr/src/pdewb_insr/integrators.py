@@ -15,6 +15,14 @@ plus the boundary residual of the problem. Operator splitting for incompressible
     pressure Poisson:             dt Lap p - div u*             = 0,   dp/dn = 0
     projection:                   u - (u* - dt grad p)          = 0,   u . n = 0
 
+Variational implicit Euler for hyperelasticity (INSR Sec. 5.3; incremental potential):
+
+    x^{n+1} = argmin_x  sum_i [ m_i / (2 dt^2) |x_i - x~_i|^2 + W(F(x_i)) vol_i ],   x~ = x^n + dt v^n,
+
+with v^n = (x^n - x^{n-1}) / dt (zero at the start), so x~ = 2 x^n - x^{n-1}; its
+stationarity condition is implicit Euler for rho x_tt = div P. In displacements,
+x - x~ = u - (2 u^n - u^(n-1)); m_i = rho |Omega| / M, vol_i = |Omega| / M.
+
 Frozen quantities that do not depend on the trainable weights (u^n, F(u^n), u^n at the
 departure points, div u*) are evaluated once per stage and passed as per-point data.
 """
@@ -27,7 +35,7 @@ from dataclasses import dataclass
 import torch
 
 from .calculus import average_field, divergence, gradient, laplacian, network_field, values
-from .losses import StageLoss, Term
+from .losses import EnergyLoss, StageLoss, Term
 from .siren import Siren
 
 State = Mapping[str, torch.Tensor]
@@ -44,11 +52,15 @@ class Points:
 
 @dataclass(frozen=True)
 class Stage:
-    """Trains ``target``; ``build(pde, networks, state, points, dt)`` returns its StageLoss."""
+    """Trains ``target``; ``build(pde, networks, state, points, dt)`` returns its loss.
+
+    A stage with ``history`` also gets ``previous=`` the target's weights one step earlier.
+    """
 
     name: str
     target: str
-    build: Callable[..., StageLoss]
+    build: Callable[..., StageLoss | EnergyLoss]
+    history: bool = False
 
 
 def _boundary_term(pde, net: Siren, points: Points, residual=None) -> Term:
@@ -67,7 +79,10 @@ def initial_fit(slot: str) -> Stage:
     """Fit the network to the initial condition: u - u_0 = 0."""
 
     def build(pde, networks, state, points, dt) -> StageLoss:
-        return StageLoss({"fit": _match_term(networks[slot], points.interior, pde.initial(slot, points.interior))})
+        net, x = networks[slot], points.interior
+        fit = Term(lambda theta, d: values(pde.field(network_field(net, theta)), d["x"]) - d["target"],
+                   {"x": x, "target": pde.initial(slot, x)})
+        return StageLoss({"fit": fit})
 
     return Stage(f"initial {slot}", slot, build)
 
@@ -127,6 +142,28 @@ def _projection_stage() -> Stage:
     return Stage("projection", "u", build)
 
 
+def _incremental_potential_stage() -> Stage:
+    def build(pde, networks, state, points, dt, previous=None) -> EnergyLoss:
+        net, x, area = networks["u"], points.interior, pde.box.volume
+
+        def displacement(theta):
+            return pde.field(network_field(net, theta))
+
+        now = values(displacement(state["u"].detach()), x)
+        before = now if previous is None else values(displacement(previous.detach()), x)
+        predicted = (2.0 * now - before).detach()  # x~ = x^n + dt v^n, as a displacement
+
+        def inertia(theta):
+            return area * pde.density / (2 * dt ** 2) * (values(displacement(theta), x) - predicted).pow(2).sum(-1).mean()
+
+        def elastic(theta):
+            return area * pde.elastic_density(displacement(theta), x).mean()
+
+        return EnergyLoss({"inertia": inertia, "elastic": elastic})
+
+    return Stage("incremental potential", "u", build, history=True)
+
+
 def method_of_lines(scheme: str) -> Callable[[object], list[Stage]]:
     def stages(pde) -> list[Stage]:
         return [_method_of_lines(scheme, next(iter(pde.slots)))]
@@ -141,6 +178,8 @@ INTEGRATORS: dict[str, tuple[str, Callable[[object], list[Stage]]]] = {
     "midpoint": ("implicit midpoint", method_of_lines("midpoint")),
     "splitting": ("operator splitting (advection, pressure, projection)",
                   lambda pde: [_advection_stage(), _pressure_stage(), _projection_stage()]),
+    "variational_implicit_euler": ("variational implicit Euler (incremental potential)",
+                                   lambda pde: [_incremental_potential_stage()]),
 }
 
 

@@ -123,8 +123,12 @@ def _report_scalars(report: StepReport) -> dict[str, float]:
 
 
 def invariants(sim: InsrSimulation, x: torch.Tensor) -> dict[str, float]:
-    """Kinetic energy (1/2) int |u|^2 and max |div u| for velocity fields; mass int u for scalars."""
+    """Kinetic energy (1/2) int |u|^2 and max |div u| for velocity fields; mass int u for scalars;
+    kinetic + elastic energy (and min J) for a deforming body."""
     main = next(iter(sim.pde.slots))
+    if hasattr(sim.pde, "energies"):
+        before = sim.field(main, sim.previous.get(main, sim.state[main]))
+        return sim.pde.energies(sim.field(main), before, x, sim.config.dt)
     u = sim.field_values(main, x)
     volume = sim.pde.box.volume
     if sim.pde.slots[main] == sim.pde.box.dim and sim.pde.box.dim > 1:

@@ -1,4 +1,4 @@
-"""A stage's objective: weighted least squares over named, pointwise residual terms.
+"""A stage's objective: weighted least squares over named, pointwise residual terms, or an energy.
 
     L(theta) = sum_k  w_k  mean_i r_k(theta; data_k,i)^2
 
@@ -62,6 +62,23 @@ class StageLoss:
     def terms(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
         """w_k mean(r_k^2) per term (tensors, differentiable)."""
         return {name: t.weight * t.residual(theta).pow(2).mean() for name, t in self.terms_by_name.items()}
+
+    def __call__(self, theta: torch.Tensor) -> torch.Tensor:
+        return sum(self.terms(theta).values())
+
+
+@dataclass
+class EnergyLoss:
+    """A stage's objective that is not a sum of squares: L(theta) = sum_k E_k(theta).
+
+    Each term maps the weights to a scalar (e.g. the incremental potential's inertia and
+    elastic parts). Minimised by Adam or L-BFGS; Gauss-Newton needs residuals and refuses it.
+    """
+
+    energies: Mapping[str, Callable[[torch.Tensor], torch.Tensor]] = field(default_factory=dict)
+
+    def terms(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {name: energy(theta) for name, energy in self.energies.items()}
 
     def __call__(self, theta: torch.Tensor) -> torch.Tensor:
         return sum(self.terms(theta).values())

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .calculus import values
 from .integrators import Points, Stage, initial_fit, networks_for, stages_for
 from .problems.base import NeuralPDE
 
@@ -34,6 +35,7 @@ class StageReport:
     stop_reason: str
     loss: float
     terms: dict[str, float]
+    initial_loss: float = float("nan")  # at the warm start, on the same points
 
 
 @dataclass
@@ -121,8 +123,14 @@ class InsrSimulation:
             return 2.0 * theta - self.previous[slot]
         return theta
 
+    def build_loss(self, stage: Stage):
+        """The stage's loss at the current state, on freshly sampled points."""
+        history = {"previous": self.previous.get(stage.target)} if stage.history else {}
+        return stage.build(self.pde, self.networks, self.state, self.sample_points(), self.config.dt, **history)
+
     def _run_stage(self, stage: Stage, report: StepReport, solver, theta0) -> Generator[IterationEvent, None, None]:
-        loss = stage.build(self.pde, self.networks, self.state, self.sample_points(), self.config.dt)
+        loss = self.build_loss(stage)
+        initial_loss = float(loss(theta0).detach())
         iterations, count = solver.minimize(loss, theta0), 0
         while True:
             try:
@@ -134,10 +142,16 @@ class InsrSimulation:
             yield IterationEvent(stage.name, count, value)
         self.state[stage.target] = result.theta.detach()
         terms = {name: float(v) for name, v in loss.terms(result.theta).items()}
-        report.stages.append(StageReport(stage.name, result.iterations, result.stop_reason, result.loss, terms))
+        report.stages.append(StageReport(stage.name, result.iterations, result.stop_reason, result.loss, terms,
+                                         initial_loss))
+
+    def field(self, slot: str, theta: torch.Tensor | None = None):
+        """The slot's physical field (the problem's transform of the network) as a point function."""
+        net, theta = self.networks[slot], self.state[slot] if theta is None else theta
+        return self.pde.field(lambda x: net(theta, x))
 
     def field_values(self, slot: str, points: torch.Tensor) -> torch.Tensor:
-        return self.networks[slot](self.state[slot], points).detach()
+        return values(self.field(slot), points).detach()
 
 
 def run_to_end(generator):

@@ -82,6 +82,11 @@ class NeuralPDE:
     #: time integrators that make sense for this problem (keys of integrators.INTEGRATORS).
     integrators: ClassVar[tuple[str, ...]]
 
+    def field(self, raw: PointField) -> PointField:
+        """The physical field of a slot from its network's output (identity unless the problem
+        builds its boundary conditions into the field, as the elasticity problem does)."""
+        return raw
+
     def initial(self, slot: str, x: torch.Tensor) -> torch.Tensor:
         """Initial values (N, components) of ``slot`` at x (N, d)."""
         raise NotImplementedError
