@@ -117,7 +117,7 @@ def burgers_snapshots(times: tuple[float, ...], n: int = 1024, nu: float = 0.005
     for t in times:
         u = trajectory[round(t / step)]
         periodic_x, periodic_u = np.append(x, 1.0), np.append(u, u[0])
-        fields.append(lambda p, u=periodic_u: np.interp(p[:, 0], periodic_x, u))
+        fields.append(lambda p, u=periodic_u, xs=periodic_x: np.interp(p[:, 0], xs, u))
     return fields
 
 

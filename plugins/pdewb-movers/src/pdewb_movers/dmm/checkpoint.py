@@ -4,11 +4,11 @@ The tensors are the network's ``state_dict``; the safetensors header's metadata 
 under ``"pdewb"`` (:mod:`workbench.io.checkpoints`, readable without torch), the JSON
 document of everything the network was trained for::
 
-    {"format": "pdewb-dmm", "version": 1, "mover": "movers.dmm",
+    {"format": "pdewb-dmm", "version": 2, "mover": "movers.dmm",
      "architecture": {...},                        # DMMNetwork(Architecture(**...)) rebuilds it
      "domain": [[0, 1], [0, 1]],                   # the network maps the unit square only
-     "branch_grid": [32, 32],                      # where the branch samples the monitor
-     "training_grids": [33, 65],                   # mesh sizes whose monitors it was trained on
+     "branch_grid": [64, 64],                      # where the branch samples the monitor
+     "training_grids": [33, 65, 129],              # mesh sizes whose monitors it was trained on
      "monitor": {kind, alpha, normaliser, ...},    # the MonitorSpec; another one is refused
      "training": {config, results, command}, "versions": {...}, "created": ISO 8601 UTC}
 
@@ -36,7 +36,7 @@ from workbench.io.checkpoints import METADATA_KEY, CheckpointError, read_checkpo
 from .network import Architecture, DMMNetwork
 
 FORMAT = "pdewb-dmm"
-VERSION = 1
+VERSION = 2  # 2: the fixed spectral trunk (version 1 learned an MLP trunk)
 MOVER_ID = "movers.dmm"
 UNIT_SQUARE = [[0.0, 1.0], [0.0, 1.0]]
 

@@ -4,11 +4,11 @@ For fields u_1..u_T on meshes (typically one mesh and a trajectory of T fields):
 
 1. the host's monitor of each field (the checkpoint's MonitorSpec) at the mesh nodes,
    sampled P1 onto the branch's G x G grid: one sparse product for all fields of a mesh;
-2. one branch pass for all T fields: coefficients b (T, K);
-3. one trunk pass per distinct mesh: grad t_k at its nodes, (N, K, 2);
-4. x_t = xi + sum_k b_tk grad t_k(xi), an einsum for all fields at once.
+2. one branch pass for all T fields: coefficients P (T, F, F);
+3. one trunk pass per distinct mesh: the separable factors cos, -w sin (N, F) per axis;
+4. x_t = xi + grad phi_t(xi) = xi + (X' P_t Y^T, X P_t Y'^T), an einsum for all fields at once.
 
-Boundary nodes keep their normal coordinate (exact with the cosine trunk up to float32
+Boundary nodes keep their normal coordinate (exact with the spectral trunk up to float32
 roundoff, which this removes) and every node is clipped to the unit square, so moved
 meshes cover the same domain. Inverted cells are *not* repaired here: the host counts
 them and falls back to the classical mover (:func:`workbench.compute.moving.run_mover`).

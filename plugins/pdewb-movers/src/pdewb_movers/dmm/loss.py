@@ -10,7 +10,8 @@ alone; it is the trapezoidal mean of the monitor grid, :mod:`.grid_monitor`). Th
 of a batch is, per field, the importance-weighted means (:mod:`.sampling`)
 
     L_MA     = < w r^2 >,           r = m(xi + grad phi) det(I + H(phi)) / theta - 1,
-    L_N      = < (grad phi . n)^2 >  on the boundary (x stays on its side),
+    L_N      = < (grad phi . n)^2 >  on the boundary (x stays on its side; identically 0 for the
+                                      spectral trunk of :mod:`.network`, kept as the paper's term and a check),
     L_convex = < w relu(delta - lambda_min(I + H(phi)))^2 >,
 
 with lambda_min the smaller eigenvalue of the symmetric 2x2 matrix I + H: the map is the
@@ -56,8 +57,8 @@ def monge_ampere_residual(monitor_at_x: torch.Tensor, hessian: torch.Tensor, the
 
 def dmm_loss(network: DMMNetwork, coefficients: torch.Tensor, grids: torch.Tensor, theta: torch.Tensor,
              points: Collocation, weights: LossWeights) -> dict[str, torch.Tensor]:
-    """The terms of the module docstring for (B, K) coefficients and (B, n, n) monitor grids; 'total' is their sum."""
-    trunk = network.trunk_derivatives(points.points, hessian=True)
+    """The terms of the module docstring for (B, F, F) coefficients and (B, n, n) monitor grids; 'total' is their sum."""
+    trunk = network.trunk_derivatives(points.points)
     moved = points.points + potential_gradient(coefficients, trunk)  # (B, P, 2)
     hessian = potential_hessian(coefficients, trunk)
     residual = monge_ampere_residual(sample_grid(grids, moved), hessian, theta)

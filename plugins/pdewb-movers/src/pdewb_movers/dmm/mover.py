@@ -50,7 +50,7 @@ def checkpoint_path(params: Mapping[str, Any]) -> Path:
 
 
 @functools.lru_cache(maxsize=4)
-def _loaded(path: str, modified: float) -> DMMMover:  # noqa: ARG001 - the time keys the cache to the file's version
+def _loaded(path: str, modified: float) -> DMMMover:  # ``modified`` keys the cache to the file's version
     return DMMMover.load(path)
 
 

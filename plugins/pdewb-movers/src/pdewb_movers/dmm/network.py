@@ -1,34 +1,59 @@
-"""The DMM network phi(xi; u) = sum_k b_k(u) t_k(xi) and the map x = xi + grad phi.
+"""The DMM network phi(xi; u) = sum_ab s_ab(u) t_ab(xi) and the map x = xi + grad phi.
 
 Branch-trunk form (DeepONet, Lu et al., Nature Machine Intelligence 2021; DMM, Hu et
 al., ICLR 2024, sec. 3): the *branch* reads the field through its monitor sampled on a
-fixed G x G grid of the unit square and returns K coefficients b_k; the *trunk* maps a
-computational point xi to K basis functions t_k(xi). The potential is their inner
-product, and the mesh map is its gradient plus the identity,
+fixed G x G grid of the unit square and returns the coefficients s_ab(u); the *trunk*
+is a fixed spectral basis of the computational point xi,
 
-    x(xi) = xi + grad_xi phi(xi; u) = xi + sum_k b_k(u) grad t_k(xi),
+    t_ab(xi) = cos(pi a xi_1) cos(pi b xi_2) / lambda_ab,   lambda_ab = pi^2 (a^2 + b^2),
+    0 <= a, b < F, (a, b) != (0, 0),
 
-so the trunk's derivatives are computed once for a set of points and shared by every
-field of a batch (a whole trajectory costs one branch pass and one contraction).
+so -Laplacian(t_ab) = cos(pi a xi_1) cos(pi b xi_2): s_ab are the cosine coefficients of
+the source s = -Laplacian(phi), each basis function's Hessian is O(1) whatever its
+frequency (the inverse-Laplacian preconditioning of the classical mover's
+cosine-transform solves), and every t_ab has zero normal derivative on the sides of
+[0, 1]^2, so the Neumann condition grad(phi).n = 0 holds exactly and boundary nodes
+slide along their side. The map is
+
+    x(xi) = xi + grad_xi phi(xi; u).
+
+The branch (:class:`SourceUNet`) predicts the source s on the G x G grid and takes its
+cosine coefficients (least squares, exact for F = G). To first order the source is a
+local function of the monitor (linearising m(xi + grad phi) det(I + H phi) = theta at
+phi = 0 gives s = 1 - theta / m), so a convolutional branch carries over to front
+shapes it never trained on.
+
+Why this form (4-field overfit, seeds 0-3 on a 65 grid, mean Monge-Ampere loss; the
+identity map has 0.32): the first DMM here learned the trunk (a tanh MLP on damped
+cosine features, K = 128 basis functions) and stalled at 0.118 (61% of the classical
+error reduction), less damping or 32 frequencies 0.10-0.13; free coefficients on this
+basis (F = 32) reach 1e-4 (93-100%). The fronts' maps need Hessian features of width
+~0.02, which a smooth learned trunk does not produce. Trained on 384 fields and checked
+on 4 held-out fields a family, a global branch (strided convolutions, then a linear
+layer to the F^2 coefficients) reached 57% and 35% of the classical reduction on the
+Burgers shocks of benchmarks/bench_movers.py at 65 and 129 nodes a side, this U-Net 81%
+and 54% (F = G = 32) and 87% and 66% (F = G = 64); adding the linearised source
+q / (1 + q) to the branch's output folded cells (the 32 x 32 sample of a sharp monitor
+aliases). The U-Net's width is set by batched inference, whose cost it dominates (one
+core, 64 x 64 grid, per field: 16 channels with reflecting padding 4.2 ms, 12 with zero
+padding 2.4 ms, 8 with zero padding 1.4 ms). In the full benchmark, 16 channels made the
+batch only 3.0-3.9x faster than the classical mover on 33 x 33 meshes and 12 channels
+4.0-5.6x (the target is 5x), hence 8.
+
+Derivatives are separable. With X_a = cos(pi a xi_1), X'_a = -pi a sin(pi a xi_1),
+X''_a = -(pi a)^2 X_a (Y likewise in xi_2) and P_ab = s_ab / lambda_ab,
+
+    phi = X P Y^T,  phi_x = X' P Y^T,  phi_y = X P Y'^T,
+    phi_xx = X'' P Y^T,  phi_xy = X' P Y'^T,  phi_yy = X P Y''^T      (per point),
+
+one einsum each for all fields of a batch: the factors of a set of points
+(:class:`SpectralFactors`, computed once) are shared by every field, and a trajectory
+costs one branch pass and one contraction per mesh.
 
 The branch input is q = m / mean(m) - 1 on the grid: the monitor is how the field enters
 the Monge-Ampere equation, and m / mean(m) is what its solution depends on (a constant m
 gives phi = 0), so the network need not learn the monitor recipe; the checkpoint records
 that recipe (the MonitorSpec) and refuses another.
-
-Trunk features (``trunk_features``):
-
-* "cosine":  cos(pi a xi_1), cos(pi a xi_2), a = 0..F-1. Every feature has zero normal
-  derivative on the sides of [0, 1]^2, hence so has phi: the Neumann condition
-  grad(phi).n = 0 holds exactly and boundary nodes slide along their side.
-* "fourier": cos and sin of pi a xi_d; the Neumann condition is then only the loss's
-  penalty term, as in the paper.
-
-Derivatives in xi are propagated forward through the trunk with its values (Taylor
-mode, written out: a linear layer maps value, gradient and Hessian alike; y = tanh(z)
-gives grad y = s' grad z and H y = s'' grad z grad z^T + s' H z with s' = 1 - y^2,
-s'' = -2 y s'), about six forward passes' work, and stay differentiable in the
-network's weights for training.
 """
 
 from __future__ import annotations
@@ -39,161 +64,120 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-TRUNK_FEATURES = ("cosine", "fourier")
-
 
 @dataclass(frozen=True)
 class Architecture:
     """Sizes of the network; stored in the checkpoint, which rebuilds the network from it."""
 
-    branch_grid: int = 32
-    basis: int = 128
-    trunk_width: int = 128
-    trunk_depth: int = 2
-    frequencies: int = 16
-    trunk_features: str = "cosine"
-    potential_scale: float = 0.05
+    branch_grid: int = 64
+    frequencies: int = 64
+    channels: int = 8
 
     def __post_init__(self) -> None:
-        if self.trunk_features not in TRUNK_FEATURES:
-            raise ValueError(f"unknown trunk features '{self.trunk_features}' (known: {', '.join(TRUNK_FEATURES)})")
         if self.branch_grid % 8 or self.branch_grid < 16:
             raise ValueError(f"branch_grid must be a multiple of 8, >= 16, got {self.branch_grid}")
+        if not 2 <= self.frequencies <= self.branch_grid:
+            raise ValueError(f"frequencies must be in [2, branch_grid], got {self.frequencies}")
 
     def describe(self) -> dict:
         return asdict(self)
 
 
-class Branch(nn.Module):
-    """(B, 1, G, G) relative monitor -> (B, K) coefficients: three stride-2 convolutions and two linear layers."""
-
-    def __init__(self, grid: int, basis: int) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(1, 16, 5, stride=2, padding=2), nn.GELU(),
-            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.GELU(),
-            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.GELU(),
-            nn.Flatten(),
-            nn.Linear(64 * (grid // 8) ** 2, 128), nn.GELU(),
-        )
-        self.coefficients = nn.Linear(128, basis)
-        # Zero coefficients at initialisation: phi = 0, the identity map, a valid mesh to start from.
-        nn.init.zeros_(self.coefficients.weight)
-        nn.init.zeros_(self.coefficients.bias)
-
-    def forward(self, relative_monitor: torch.Tensor) -> torch.Tensor:
-        return self.coefficients(self.features(relative_monitor))
+def conv(inputs: int, outputs: int, stride: int = 1) -> nn.Sequential:
+    """3 x 3 convolution, zero padding (q = 0 outside: a uniform monitor), then GELU."""
+    return nn.Sequential(nn.Conv2d(inputs, outputs, 3, stride=stride, padding=1), nn.GELU())
 
 
-class Trunk(nn.Module):
-    """(P, 2) points of [0, 1]^2 -> (P, K) basis functions t_k(xi): an MLP on cosine (or Fourier) features."""
+class SourceUNet(nn.Module):
+    """(B, 1, G, G) relative monitor -> (B, F, F) coefficients s_ab of the source -Laplacian(phi).
 
-    def __init__(self, architecture: Architecture) -> None:
-        super().__init__()
-        self.kind = architecture.trunk_features
-        self.register_buffer("frequencies", math.pi * torch.arange(architecture.frequencies, dtype=torch.float32))
-        # Amplitude 1 / (1 + a)^2 for frequency pi a: every feature's second derivative is at most pi^2, so
-        # I + H(phi) starts near I and high frequencies enter only as far as the loss asks (the same
-        # smoothing as the inverse Laplacian of the classical relaxation).
-        self.register_buffer("amplitudes", 1.0 / (1.0 + torch.arange(architecture.frequencies, dtype=torch.float32)) ** 2)
-        width = architecture.trunk_width
-        inputs = 2 * architecture.frequencies * (1 if self.kind == "cosine" else 2)
-        layers: list[nn.Module] = [nn.Linear(inputs, width), nn.Tanh()]
-        for _ in range(architecture.trunk_depth - 1):
-            layers += [nn.Linear(width, width), nn.Tanh()]
-        layers.append(nn.Linear(width, architecture.basis))
-        self.mlp = nn.Sequential(*layers)
-
-    def features(self, xi: torch.Tensor) -> torch.Tensor:
-        angles = xi[:, :, None] * self.frequencies  # (P, 2, F)
-        parts = [torch.cos(angles)] if self.kind == "cosine" else [torch.cos(angles), torch.sin(angles)]
-        parts = [self.amplitudes * part for part in parts]
-        return torch.cat([part.flatten(1) for part in parts], dim=1)
-
-    def forward(self, xi: torch.Tensor) -> torch.Tensor:
-        return self.mlp(self.features(xi))
-
-    def feature_jet(self, xi: torch.Tensor, hessian: bool) -> torch.Tensor:
-        """(P, C, n) features and their derivatives, C = 3 (value, d/dx, d/dy) or 6 (+ xx, xy, yy).
-
-        cos(w xi_d): derivative -w sin(w xi_d) along axis d, second derivative -w^2 cos(w xi_d);
-        sin(w xi_d): w cos(w xi_d) and -w^2 sin(w xi_d); every cross derivative is zero
-        (each times its amplitude).
-        """
-        w = self.frequencies
-        angles = xi[:, :, None] * w  # (P, 2, F)
-        cos, sin = self.amplitudes * torch.cos(angles), self.amplitudes * torch.sin(angles)
-        blocks = [(cos, -w * sin, -w * w * cos)]
-        if self.kind == "fourier":
-            blocks.append((sin, w * cos, -w * w * sin))
-        channels = 6 if hessian else 3
-        jet = []
-        for value, first, second in blocks:
-            part = value.new_zeros((len(xi), channels, 2, len(w)))
-            part[:, 0] = value
-            for axis in range(2):
-                part[:, 1 + axis, axis] = first[:, axis]
-                if hessian:
-                    part[:, 3 + 2 * axis, axis] = second[:, axis]  # xx at channel 3, yy at channel 5; xy stays 0
-            jet.append(part.flatten(2))
-        return torch.cat(jet, dim=2)
-
-    def jet(self, xi: torch.Tensor, hessian: bool = False) -> torch.Tensor:
-        """(P, C, K): the trunk's values, gradients and (if asked) Hessians, channels as in :meth:`feature_jet`."""
-        jet = self.feature_jet(xi, hessian)
-        for layer in self.mlp:
-            if isinstance(layer, nn.Linear):
-                jet = jet @ layer.weight.T
-                jet = torch.cat([jet[:, :1] + layer.bias, jet[:, 1:]], dim=1)  # the bias shifts values only
-            else:
-                jet = tanh_jet(jet)
-        return jet
-
-
-@dataclass
-class TrunkDerivatives:
-    """The trunk at P points: values (P, K), gradient (P, K, 2) and, if asked, the Hessian (P, K, 3) as xx, xy, yy."""
-
-    values: torch.Tensor
-    gradient: torch.Tensor
-    hessian: torch.Tensor | None = None
-
-
-class DMMNetwork(nn.Module):
-    """phi(xi; u) = sum_k b_k(u) t_k(xi); see the module docstring.
-
-    ``potential_scale`` multiplies the branch's output: the map's displacement is a
-    fraction of the domain, so b_k of order ``potential_scale`` keeps Adam's first
-    steps (of order the learning rate in every weight) from folding the map.
+    A U-Net (Ronneberger et al. 2015) predicts the source on the G x G grid, which the cosine
+    analysis turns into s_ab: the source is a nearly local function of the monitor (to first
+    order s = q / (1 + q)), so a convolutional map applies to front shapes it was not trained on.
     """
 
     def __init__(self, architecture: Architecture) -> None:
         super().__init__()
+        c = architecture.channels
+        self.down = nn.ModuleList([nn.Sequential(conv(1, c), conv(c, c)),
+                                   nn.Sequential(conv(c, 2 * c, 2), conv(2 * c, 2 * c)),
+                                   nn.Sequential(conv(2 * c, 4 * c, 2), conv(4 * c, 4 * c)),
+                                   nn.Sequential(conv(4 * c, 4 * c, 2), conv(4 * c, 4 * c))])
+        self.up = nn.ModuleList([conv(8 * c, 4 * c), conv(6 * c, 2 * c), conv(3 * c, c)])
+        self.out = nn.Conv2d(c, 1, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+        self.register_buffer("analysis", cosine_analysis(architecture.branch_grid, architecture.frequencies),
+                             persistent=False)
+
+    def forward(self, relative_monitor: torch.Tensor) -> torch.Tensor:
+        skips, h = [], relative_monitor
+        for block in self.down:
+            h = block(h)
+            skips.append(h)
+        skips.pop()
+        for block in self.up:
+            skip = skips.pop()
+            h = block(torch.cat([nn.functional.interpolate(h, size=skip.shape[-2:], mode="bilinear"), skip], dim=1))
+        return cosine_coefficients(self.out(h)[:, 0], self.analysis)
+
+
+@dataclass
+class SpectralFactors:
+    """The 1D factors at P points: (P, F) for each of X, X', X'' (first axis) and Y, Y', Y'' (second axis)."""
+
+    x: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    y: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def spectral_factors(xi: torch.Tensor, frequencies: int) -> SpectralFactors:
+    """cos(w t), -w sin(w t), -w^2 cos(w t) for w = pi a, a < F, at t = xi_1 and t = xi_2."""
+    w = math.pi * torch.arange(frequencies, dtype=xi.dtype, device=xi.device)
+
+    def axis(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        angle = t[:, None] * w
+        cos = torch.cos(angle)
+        return cos, -w * torch.sin(angle), -w * w * cos
+
+    return SpectralFactors(axis(xi[:, 0]), axis(xi[:, 1]))
+
+
+def inverse_eigenvalues(frequencies: int) -> torch.Tensor:
+    """(F, F) 1 / lambda_ab = 1 / (pi^2 (a^2 + b^2)), and 0 for the constant mode (a, b) = (0, 0)."""
+    a = torch.arange(frequencies, dtype=torch.float32)
+    eigenvalues = math.pi**2 * (a[:, None] ** 2 + a[None, :] ** 2)
+    eigenvalues[0, 0] = math.inf
+    return 1.0 / eigenvalues
+
+
+def cosine_analysis(grid: int, frequencies: int) -> torch.Tensor:
+    """(F, G) least-squares inverse of C_ia = cos(pi a i / (G - 1)): grid values -> cosine coefficients."""
+    nodes = torch.linspace(0.0, 1.0, grid, dtype=torch.float64)
+    synthesis = torch.cos(math.pi * nodes[:, None] * torch.arange(frequencies, dtype=torch.float64))
+    return torch.linalg.pinv(synthesis).float()
+
+
+def cosine_coefficients(values: torch.Tensor, analysis: torch.Tensor) -> torch.Tensor:
+    """(B, F, F) c_nab with values[n, i, j] = sum_ab c_nab cos(pi a x_j) cos(pi b y_i) ([row y, column x])."""
+    return torch.einsum("bi,nij,aj->nab", analysis, values, analysis)
+
+
+class DMMNetwork(nn.Module):
+    """phi(xi; u) = sum_ab s_ab(u) t_ab(xi); see the module docstring."""
+
+    def __init__(self, architecture: Architecture) -> None:
+        super().__init__()
         self.architecture = architecture
-        self.branch = Branch(architecture.branch_grid, architecture.basis)
-        self.trunk = Trunk(architecture)
+        self.branch = SourceUNet(architecture)
+        self.register_buffer("inverse_eigenvalues", inverse_eigenvalues(architecture.frequencies), persistent=False)
 
     def coefficients(self, monitor_grids: torch.Tensor) -> torch.Tensor:
-        """(B, G, G) monitor values on the branch grid -> (B, K) coefficients b_k(u)."""
-        return self.architecture.potential_scale * self.branch(relative_monitor(monitor_grids).unsqueeze(1))
+        """(B, G, G) monitor values on the branch grid -> (B, F, F) potential coefficients P_ab = s_ab / lambda_ab."""
+        return self.branch(relative_monitor(monitor_grids).unsqueeze(1)) * self.inverse_eigenvalues
 
-    def trunk_derivatives(self, xi: torch.Tensor, hessian: bool = False) -> TrunkDerivatives:
-        """The trunk and its xi-derivatives at (P, 2) points (Taylor mode, see the module docstring)."""
-        jet = self.trunk.jet(xi, hessian)
-        gradient = jet[:, 1:3].transpose(1, 2)
-        return TrunkDerivatives(jet[:, 0], gradient, jet[:, 3:6].transpose(1, 2) if hessian else None)
-
-
-def tanh_jet(jet: torch.Tensor) -> torch.Tensor:
-    """y = tanh(z) on a (P, C, n) jet: y, s' grad z and s'' dz_i dz_j + s' d2z_ij (s' = 1 - y^2, s'' = -2 y s')."""
-    y = torch.tanh(jet[:, 0])
-    s1 = 1.0 - y * y
-    s2 = -2.0 * y * s1
-    out = [y] + [s1 * jet[:, c] for c in (1, 2)]
-    if jet.shape[1] == 6:
-        zx, zy = jet[:, 1], jet[:, 2]
-        out += [s2 * zx * zx + s1 * jet[:, 3], s2 * zx * zy + s1 * jet[:, 4], s2 * zy * zy + s1 * jet[:, 5]]
-    return torch.stack(out, dim=1)
+    def trunk_derivatives(self, xi: torch.Tensor) -> SpectralFactors:
+        """The trunk's separable factors at (P, 2) points, shared by every field (see the module docstring)."""
+        return spectral_factors(xi, self.architecture.frequencies)
 
 
 def relative_monitor(monitor_grids: torch.Tensor) -> torch.Tensor:
@@ -201,11 +185,19 @@ def relative_monitor(monitor_grids: torch.Tensor) -> torch.Tensor:
     return monitor_grids / monitor_grids.mean(dim=(-2, -1), keepdim=True) - 1.0
 
 
-def potential_gradient(coefficients: torch.Tensor, trunk: TrunkDerivatives) -> torch.Tensor:
-    """grad phi = sum_k b_k grad t_k: (B, P, 2) from (B, K) coefficients."""
-    return torch.einsum("bk,pkd->bpd", coefficients, trunk.gradient)
+def contract(coefficients: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """sum_ab x_pa P_nab y_pb: (B, P) from (B, F, F) coefficients and (P, F) factors."""
+    return torch.einsum("pa,nab,pb->np", x, coefficients, y)
 
 
-def potential_hessian(coefficients: torch.Tensor, trunk: TrunkDerivatives) -> torch.Tensor:
-    """H(phi) as (B, P, 3) = (phi_xx, phi_xy, phi_yy)."""
-    return torch.einsum("bk,pkc->bpc", coefficients, trunk.hessian)
+def potential_gradient(coefficients: torch.Tensor, trunk: SpectralFactors) -> torch.Tensor:
+    """grad phi = (X' P Y^T, X P Y'^T): (B, P, 2)."""
+    (x, dx, _), (y, dy, _) = trunk.x, trunk.y
+    return torch.stack([contract(coefficients, dx, y), contract(coefficients, x, dy)], dim=-1)
+
+
+def potential_hessian(coefficients: torch.Tensor, trunk: SpectralFactors) -> torch.Tensor:
+    """H(phi) as (B, P, 3) = (X'' P Y^T, X' P Y'^T, X P Y''^T) = (phi_xx, phi_xy, phi_yy)."""
+    (x, dx, ddx), (y, dy, ddy) = trunk.x, trunk.y
+    return torch.stack([contract(coefficients, ddx, y), contract(coefficients, dx, dy),
+                        contract(coefficients, x, ddy)], dim=-1)

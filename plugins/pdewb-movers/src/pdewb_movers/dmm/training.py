@@ -44,8 +44,8 @@ class DMMTrainConfig:
 
     training_fields: int = 384
     validation_fields: int = 32
-    grids: tuple[int, ...] = (33, 65)
-    epochs: int = 24
+    grids: tuple[int, ...] = (33, 65, 129)
+    epochs: int = 30
     batch_size: int = 16
     uniform_points: int = 1024
     points_per_field: int = 128
