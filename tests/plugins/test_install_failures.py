@@ -1,6 +1,5 @@
 """Failed installs say why in one line and leave the environment as it was; consent and pip are checked first."""
 
-import json
 import os
 import subprocess
 import sys

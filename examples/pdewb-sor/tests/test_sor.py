@@ -5,7 +5,6 @@ import pytest
 
 from workbench.compute.runner import build_problem, run_solver
 from workbench.core import RunStatus
-from workbench.testing import plugin_host  # noqa: F401 - a pytest fixture: a host with just pdewb_plugins
 
 import pdewb_sor.plugin
 from pdewb_sor.bandit import Exp3
