@@ -31,7 +31,7 @@ import torch
 import workbench
 from workbench.core.monitors import MonitorSpec
 from workbench.io.atomic import atomic_path
-from workbench.io.checkpoints import METADATA_KEY, CheckpointError, read_checkpoint_document
+from workbench.io.checkpoints import METADATA_KEY, CheckpointError, read_versioned_document
 
 from .network import Architecture, DMMNetwork
 
@@ -81,14 +81,7 @@ def save_checkpoint(path: str | Path, network: DMMNetwork, document: Mapping[str
 
 def read_document(path: str | Path) -> dict[str, Any]:
     """The checkpoint's document from its header only (no tensor read, no torch needed by the reader)."""
-    path = Path(path)
-    document = read_checkpoint_document(path)
-    if document.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a DMM mesh-mover checkpoint (format {document.get('format')!r})")
-    if document.get("version") != VERSION:
-        raise CheckpointError(f"{path} has DMM checkpoint version {document.get('version')!r}; "
-                              f"this workbench reads version {VERSION}")
-    return document
+    return read_versioned_document(path, FORMAT, VERSION, "DMM mesh-mover")
 
 
 def check_compatible(path: str | Path, document: Mapping[str, Any], spec: MonitorSpec | None = None,
