@@ -42,6 +42,7 @@ from pdewb_insr.baselines.advection_grid import crank_nicolson, grid_points, sem
 from pdewb_insr.baselines.stable_fluids import MacGrid
 from pdewb_insr.floor import advection_floor, taylor_green_floor
 from pdewb_insr.inner_solvers import AdamSchedule, GaussNewton, Lbfgs, autograd_on
+from pdewb_insr.job import relative_l2
 from pdewb_insr.problems import Advection1D, TaylorGreen
 from pdewb_insr.problems.advection import gaussian_pulse
 from pdewb_insr.problems.taylor_green import taylor_green_velocity
@@ -63,10 +64,6 @@ DT = 0.05
 ERROR_SLACK = 1.1  # "reaching Adam's error": within 10 %
 HEADER = ("problem", "method", "rel. L2 error", "floats", "bytes", "inner its/step", "s/step", "stops")
 WIDTHS = (24, 44, 13, 6, 6, 14, 8, 20)
-
-
-def rel(values, exact) -> float:
-    return float(np.linalg.norm(values - exact) / np.linalg.norm(exact))
 
 
 def fmt(value) -> str:
@@ -138,7 +135,7 @@ def advection_rows(o):
     for integrator in ("midpoint", "implicit_euler"):
         label = f"advection {integrator}"
         floor = advection_floor(gaussian_pulse, pde.speed, DT, steps, x[:, 0], integrator)[:, None]
-        rows.append(emit((label, "time floor (exact in space)", rel(floor, exact), "-", "-", "-", "-", "-")))
+        rows.append(emit((label, "time floor (exact in space)", relative_l2(floor, exact), "-", "-", "-", "-", "-")))
         start = fitted(pde, integrator, o["adv_width"], o["adv_points"], o["init_cap"])
         n_params = start.n_params
         chosen = solvers(o, "adv") if integrator == "midpoint" else solvers(o, "adv")[:1]
@@ -146,7 +143,7 @@ def advection_rows(o):
             adam_probe(start, o, "adv")
         for name, solver in chosen:
             sim, its, secs, stops = stepped(start, solver, steps)
-            error = rel(sim.field_values("u", torch.tensor(x)).numpy(), exact)
+            error = relative_l2(sim.field_values("u", torch.tensor(x)).numpy(), exact)
             rows.append(emit((label, f"INSR {name}", error, sim.n_params, sim.n_bytes, its, secs, stops)))
     for factor in (1, 8):
         n = courant_off_integer(factor * n_params - 1, pde.speed)
@@ -158,7 +155,7 @@ def advection_rows(o):
             u = scheme(gaussian_pulse(xg), pde.speed, DT, steps, xg[1] - xg[0])
             secs = (time.perf_counter() - started) / steps
             rows.append(emit(("advection (grid)", f"{name} ({factor}x mem, n={n + 1}, C={courant:.2f})",
-                              rel(u, exact_g), n + 1, 8 * (n + 1), "-", secs, "-")))
+                              relative_l2(u, exact_g), n + 1, 8 * (n + 1), "-", secs, "-")))
     return rows
 
 
@@ -170,12 +167,12 @@ def taylor_green_rows(o):
     exact = taylor_green_velocity(x)
     label = "Taylor-Green splitting"
     points, floor = taylor_green_floor(taylor_green_velocity, DT, steps, o["floor_n"])
-    rows = [emit((label, "time floor (fine grid)", rel(floor, taylor_green_velocity(points)), "-", "-", "-", "-", "-"))]
+    rows = [emit((label, "time floor (fine grid)", relative_l2(floor, taylor_green_velocity(points)), "-", "-", "-", "-", "-"))]
     start = fitted(pde, "splitting", o["tg_width"], o["tg_points"], o["init_cap"])
     adam_probe(start, o, "tg")
     for name, solver in solvers(o, "tg"):
         sim, its, secs, stops = stepped(start, solver, steps)
-        error = rel(sim.field_values("u", torch.tensor(x)).numpy(), exact)
+        error = relative_l2(sim.field_values("u", torch.tensor(x)).numpy(), exact)
         rows.append(emit((label, f"INSR {name}", error, sim.n_params, sim.n_bytes, its, secs, stops)))
     for factor in (1, 8):
         n = max(4, int(round(np.sqrt(factor * start.n_params / 2))))

@@ -143,7 +143,7 @@ def _parse_assignment(text: str) -> tuple[str, str]:
 
 def _run_scenario(scenario: Scenario, out: Path, quiet: bool, host=None, mesh=None) -> tuple[Run, Path | None]:
     host = host or load_plugins()
-    solver = _runnable(host, scenario.solver)
+    solver = host.runnable(scenario.solver)
     if mesh is None and not solver.grid:
         if not scenario.mesh:
             raise ScenarioError(f"'{solver.id}' solves on a mesh: give --mesh (a file or sample:ID)")
@@ -153,20 +153,6 @@ def _run_scenario(scenario: Scenario, out: Path, quiet: bool, host=None, mesh=No
     result = run_solver(solver, problem, on_event=None if quiet else _ProgressPrinter(solver.id))
     pvd = write_pvd_series(out, solver.id.replace(".", "-"), mesh, result.frames) if result.frames else None
     return result, pvd
-
-
-def _runnable(host, contribution_id: str):
-    """A reference solver, or an INSR time integrator (both run through the same job protocol)."""
-    from ..core.errors import PluginError
-    from ..plugins.contributions import IntegratorContribution
-
-    try:
-        return host.solver(contribution_id)
-    except PluginError as not_a_solver:
-        try:
-            return host.get(contribution_id, IntegratorContribution)
-        except PluginError:
-            raise not_a_solver from None
 
 
 def _report_run(args: argparse.Namespace, result: Run, pvd: Path | None) -> int:

@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     given.add_argument("--input-field", metavar="NAME", help="a point field stored in the mesh file")
     predict.add_argument("--out", required=True, metavar="PATH.vtu", help="mesh with the input and the prediction")
     predict.add_argument("--no-resolution-check", action="store_true",
-                         help="skip the repeat on a grid twice as fine (halves the time)")
+                         help="skip the repeat of the prediction on a grid twice as fine")
     predict.set_defaults(handler=surrogate_commands.predict)
 
     demo = sub.add_parser("demo", parents=[common], help="solve the heat equation on a sample mesh")

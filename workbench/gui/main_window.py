@@ -23,7 +23,7 @@ from ..core.events import Frame, Scalars
 from ..core.mesh import Mesh, mesh_extensions
 from ..core.run import RunStatus
 from ..io.meshes import SAMPLE_PREFIX, open_mesh
-from ..plugins.contributions import IntegratorContribution, SampleDataContribution, SolverContribution
+from ..plugins.contributions import SampleDataContribution
 from ..plugins.host import PluginHost
 from .device_tasks import DeviceTasks
 from .field_choice import chosen_values, field_choices
@@ -105,9 +105,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setCentralWidget(self.tabs)
 
     def _build_docks(self) -> None:
-        # INSR time integrators run through the same job protocol as solvers (IntegratorContribution)
-        solvers = self.host.contributions(SolverContribution) + self.host.contributions(IntegratorContribution)
-        self.run_panel = RunPanel(solvers)
+        self.run_panel = RunPanel(self.host.runnables())  # solvers and INSR integrators
         self.runs_list = QtWidgets.QListWidget()
         self.runs_list.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection)
         self.log_view = QtWidgets.QPlainTextEdit()

@@ -74,6 +74,7 @@ class MoveResult:
     uniform: QualityReport
     moved: QualityReport
     mesh: Mesh
+    values: np.ndarray  # the driving field at the moved mesh's nodes, for display
     reason: str
     status: str
 
@@ -118,7 +119,8 @@ def move_mesh(mover: MeshMoverContribution, mesh: Mesh, source: DrivingSource, p
 
     outcome: MoveOutcome = run_mover(mover, mesh, source.field, params, judge=judge, control=control,
                                      on_event=forward, device=MOVER_DEVICE, fallback=fallback)
-    return MoveResult(uniform, outcome.report, outcome.mesh, outcome.reason, outcome.run.status.value)
+    return MoveResult(uniform, outcome.report, outcome.mesh, values_at(outcome.mesh.points), outcome.reason,
+                      outcome.run.status.value)
 
 
 # -- the report -----------------------------------------------------------------------------------
@@ -245,7 +247,7 @@ class MoveMeshDialog(QtWidgets.QDialog):
         self.source_combo.addItem(EXPRESSION_LABEL, None)
         if mesh is not None:
             self.viewport.set_mesh(mesh)
-            self._colour(self.source())
+            self._colour_unmoved(self.source())
             self.viewport.reset_camera()
             self.viewport.render()
         self.move_button.setEnabled(mesh is not None and bool(self.movers))
@@ -330,7 +332,7 @@ class MoveMeshDialog(QtWidgets.QDialog):
         self._set_busy(False)
         self._fill_report(result)
         self.viewport.set_mesh(result.mesh)
-        self._colour(self.source(), result.mesh.points)
+        self.viewport.set_field(FIELD_NAME, result.values)
         self.viewport.render()
         failed = result.status == "failed"
         self._set_status(f"{result.moved.mover}: {result.reason}", error=failed)
@@ -386,10 +388,10 @@ class MoveMeshDialog(QtWidgets.QDialog):
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _colour(self, source: DrivingSource, points: np.ndarray | None = None) -> None:
-        """Colour the viewport by the driving field (at ``points``, moved nodes, if given)."""
+    def _colour_unmoved(self, source: DrivingSource) -> None:
+        """Colour the unmoved mesh by the driving field (its nodal values, or the expression at the nodes)."""
         try:
-            values = field_on_moved_nodes(self.mesh, source.field)(self.mesh.points if points is None else points)
+            values = source.field if isinstance(source.field, np.ndarray) else Expression(source.field)(self.mesh.points)
         except (WorkbenchError, ValueError):
             return  # an expression still being typed: the mesh shows bare
         self.viewport.set_field(FIELD_NAME, values)

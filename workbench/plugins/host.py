@@ -44,7 +44,7 @@ import pluggy
 
 from ..core.errors import PluginError
 from . import hookspecs
-from .contributions import FAMILIES, Contribution, SolverContribution
+from .contributions import FAMILIES, Contribution, IntegratorContribution, SolverContribution
 from .userconfig import PluginConfig, plugin_folder
 
 ENTRY_POINT_GROUP = "pde_workbench.plugins"
@@ -363,6 +363,15 @@ class PluginHost:
 
     def solver(self, solver_id: str) -> SolverContribution:
         return self.get(solver_id, SolverContribution)
+
+    def runnables(self) -> list[SolverContribution | IntegratorContribution]:
+        """What a run can be started with: reference solvers, then INSR integrators (the same job protocol)."""
+        return self.contributions(SolverContribution) + self.contributions(IntegratorContribution)
+
+    def runnable(self, contribution_id: str) -> SolverContribution | IntegratorContribution:
+        """The solver or integrator ``contribution_id`` (an unknown id is reported as a missing solver)."""
+        found = self._by_id.get(contribution_id)
+        return found if isinstance(found, IntegratorContribution) else self.solver(contribution_id)
 
 
 def _make_importable(dist: metadata.Distribution | None) -> None:

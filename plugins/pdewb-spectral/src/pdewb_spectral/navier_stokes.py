@@ -103,9 +103,9 @@ class VorticityStepper:
     columns, and the c2r in x reads a contiguous zero-padded buffer
     (:class:`~.common.PaddedInverse`). The factors (the 2/3 rule, CN, the velocity
     from psi) are precomputed complex arrays, so no real factor is promoted to a
-    complex copy per multiplication. Together: 3.1x faster per step than
-    ``rfft2``/``irfft2`` on (B, n, n/2 + 1) with real factors (measured: float64,
-    n = 64, one thread); the arithmetic is the same up to rounding (tested).
+    complex copy per multiplication. The arithmetic is that of ``rfft2``/``irfft2``
+    on (B, n, n/2 + 1) up to rounding (tested); benchmarks/bench_reference.py times
+    the whole solver against a per-sample numpy loop, not against that layout.
     """
 
     def __init__(self, w0: torch.Tensor, nu: float, dt: float, forcing: torch.Tensor | None = None,

@@ -23,22 +23,15 @@ local function of the monitor (linearising m(xi + grad phi) det(I + H phi) = the
 phi = 0 gives s = 1 - theta / m), so a convolutional branch carries over to front
 shapes it never trained on.
 
-Why this form (4-field overfit, seeds 0-3 on a 65 grid, mean Monge-Ampere loss; the
-identity map has 0.32): the first DMM here learned the trunk (a tanh MLP on damped
-cosine features, K = 128 basis functions) and stalled at 0.118 (61% of the classical
-error reduction), less damping or 32 frequencies 0.10-0.13; free coefficients on this
-basis (F = 32) reach 1e-4 (93-100%). The fronts' maps need Hessian features of width
-~0.02, which a smooth learned trunk does not produce. Trained on 384 fields and checked
-on 4 held-out fields a family, a global branch (strided convolutions, then a linear
-layer to the F^2 coefficients) reached 57% and 35% of the classical reduction on the
-Burgers shocks of benchmarks/bench_movers.py at 65 and 129 nodes a side, this U-Net 81%
-and 54% (F = G = 32) and 87% and 66% (F = G = 64); adding the linearised source
-q / (1 + q) to the branch's output folded cells (the 32 x 32 sample of a sharp monitor
-aliases). The U-Net's width is set by batched inference, whose cost it dominates (one
-core, 64 x 64 grid, per field: 16 channels with reflecting padding 4.2 ms, 12 with zero
-padding 2.4 ms, 8 with zero padding 1.4 ms). In the full benchmark, 16 channels made the
-batch only 3.0-3.9x faster than the classical mover on 33 x 33 meshes and 12 channels
-4.0-5.6x (the target is 5x), hence 8.
+Why this form: the fronts' maps need Hessian features of width ~0.02, which a smooth
+learned trunk (the first DMM here: a tanh MLP on damped cosine features) did not
+produce; its loss stalled far above what free coefficients on this fixed basis reach.
+A convolutional branch that predicts the source locally carries over to front shapes
+it never trained on (the Burgers shocks of benchmarks/bench_movers.py) better than a
+global branch mapping the whole grid to coefficients. The U-Net's width is set by
+batched inference, whose cost it dominates: the benchmark's 5x-faster-than-classical
+target on 33 x 33 meshes (printed by benchmarks/bench_movers.py) allows 8 channels.
+These design experiments were one-off runs (issue 6's notes), not tests.
 
 Derivatives are separable. With X_a = cos(pi a xi_1), X'_a = -pi a sin(pi a xi_1),
 X''_a = -(pi a)^2 X_a (Y likewise in xi_2) and P_ab = s_ab / lambda_ab,

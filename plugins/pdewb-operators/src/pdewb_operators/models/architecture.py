@@ -92,9 +92,9 @@ FNO_HYPERPARAMETERS = (
 )
 
 MGNO_HYPERPARAMETERS = (
-    # 2D width 16: one Adam step on 32 Darcy samples of 65 x 65 takes 0.2 s on 2 idle CPU cores
-    # (1000 samples x 50 epochs in about 5 minutes); width 32 takes 3 times as long, and on 500
-    # Darcy samples it diverged with a one-cycle learning rate peaking at 3e-3 (width 16 did not).
+    # 2D width 16 keeps Darcy training at CPU scale: benchmarks/bench_surrogates.py prints its time
+    # (60 epochs on 1000 samples of 65 x 65) and its error (the 1.5% target); width 32 costs about
+    # 4x the multiply-adds per V-cycle.
     Hyperparameter("width", int, by_dim(32, 16), 1, help="channels of the hidden layers"),
     Hyperparameter("layers", int, fixed(4), 1, help="number of V-cycle layers, the last maps to out_channels"),
     # Coarsest grid of 4 to 8 points at the usual sizes: 1024 -> 8 in 1D, 65 -> 33 -> 17 -> 9 -> 5 in 2D.
