@@ -23,7 +23,7 @@ def test_atomic_write_replaces_the_file(tmp_path):
 def test_a_failing_write_keeps_the_previous_file_and_leaves_no_temporary(tmp_path):
     target = tmp_path / "project.json"
     target.write_text("precious")
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OSError, match="disk full; the previous file"):
         with atomic_path(target) as temporary:
             temporary.write_text("half of the new conte")
             raise OSError(errno.ENOSPC, "No space left on device")

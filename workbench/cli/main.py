@@ -1,9 +1,11 @@
 """``pdewb``: the headless command line of PDE Workbench.
 
-Every command accepts ``--json`` for machine-readable output on stdout. User
-errors (a bad mesh, parameter, scenario or plugin) print one line on stderr and
-exit with status 2; an interrupted run exits with 130. The CLI imports neither
-PySide6 nor torch unless the chosen plugin does.
+Every command accepts ``--json`` for machine-readable output on stdout, which
+nothing else writes to (a plugin's prints go to stderr). User errors (a bad
+mesh, parameter, scenario or plugin; a full disk) print one line on stderr and
+exit with status 2; Ctrl-C exits with 130 and SIGTERM with 143, after the work
+done so far has been written as after Ctrl-C. The CLI imports neither PySide6
+nor torch unless the chosen plugin does.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..core.errors import WorkbenchError
+from ..core.interrupts import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, terminate_as_interrupt
 from . import commands, plugin_commands, surrogate_commands
+from .report import reserved_stdout
 
 EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -112,9 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
-        args.json = getattr(args, "json", False)
-        return args.handler(args)
+        with terminate_as_interrupt(), reserved_stdout():
+            args = parser.parse_args(argv)
+            args.json = getattr(args, "json", False)
+            return args.handler(args)
     except WorkbenchError as error:
         print(f"pdewb: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -124,9 +128,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:  # full disk, permissions, ...: the user's environment, not a bug
         print(f"pdewb: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except Terminated:
+        print("pdewb: terminated (SIGTERM)", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("pdewb: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except MemoryError:
+        print("pdewb: error: not enough memory for this request (a size or count too large?)", file=sys.stderr)
+        return EXIT_USER_ERROR
 
 
 def _one_line(error: BaseException) -> str:

@@ -20,7 +20,7 @@ from ..core.errors import PluginError
 from ..plugins import installer
 from ..plugins.host import ENTRY_POINT_GROUP, normalise_distribution, discover_entry_points, is_in_folder, load_plugins
 from ..plugins.userconfig import PluginConfig, plugin_folder
-from .report import print_json, print_table
+from .report import print_json, print_table, print_text
 
 EXIT_OK = 0
 
@@ -96,11 +96,11 @@ def install_plugin(args: argparse.Namespace) -> int:
     if args.json:
         print_json({**outcome.__dict__, "command": str(command), "statuses": statuses})
         return EXIT_OK
-    print(outcome.message)
+    print_text(outcome.message)
     for name, (status, reason) in statuses.items():
-        print(f"  {name}: {status}{f' ({reason})' if reason else ''}")
+        print_text(f"  {name}: {status}{f' ({reason})' if reason else ''}")
     if outcome.plugins:
-        print("Restart the workbench to use it; new pdewb commands load it already.")
+        print_text("Restart the workbench to use it; new pdewb commands load it already.")
     return EXIT_OK
 
 
@@ -157,7 +157,7 @@ def uninstall_plugin(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"uninstalled": name, "version": version, "message": message})
     else:
-        print(message)
+        print_text(message)
     return EXIT_OK
 
 
@@ -191,7 +191,7 @@ def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
     if args.json:
         print_json({"plugin": args.name, "enabled": enabled, "config": str(config.path)})
     else:
-        print(f"{verb} {args.name}; this takes effect the next time the workbench or pdewb starts")
+        print_text(f"{verb} {args.name}; this takes effect the next time the workbench or pdewb starts")
     return EXIT_OK
 
 
@@ -203,8 +203,8 @@ def new_plugin(args: argparse.Namespace) -> int:
         print_json({"path": str(created.root), "files": [str(p) for p in created.files],
                     "distribution": created.names.distribution, "contribution": created.names.contribution_id})
         return EXIT_OK
-    print(f"created {created.root} ({args.kind} '{created.names.contribution_id}'):")
+    print_text(f"created {created.root} ({args.kind} '{created.names.contribution_id}'):")
     for path in created.files:
-        print(f"  {path.relative_to(created.root)}")
-    print(f"Try it: pip install -e {created.root} && pytest {created.root / 'tests'}")
+        print_text(f"  {path.relative_to(created.root)}")
+    print_text(f"Try it: pip install -e {created.root} && pytest {created.root / 'tests'}")
     return EXIT_OK

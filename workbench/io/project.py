@@ -93,7 +93,7 @@ from ..core.field import Field
 from ..core.mesh import Mesh
 from ..core.problem import BoundaryCondition
 from ..core.run import Run, RunStatus
-from .atomic import atomic_path
+from .atomic import OutputError, atomic_path
 
 FORMAT_NAME = "pdewb-project"
 FORMAT_VERSION = 2  # 2: the mesh's size, embedded meshes
@@ -245,7 +245,9 @@ def write_prepared(prepared: PreparedSave) -> Path:
                 info.external_attr = 0o644 << 16
                 with archive.open(info, "w", force_zip64=array.nbytes > _ZIP64_ABOVE) as stream:
                     np.save(stream, array, allow_pickle=False)
-    except OSError as error:  # a full disk, a read-only folder: the previous file is intact
+    except OutputError as error:  # a full disk, a read-only folder: the previous file is intact
+        raise ProjectError(f"{path.name}: cannot save: {error.reason}; the previous file is unchanged") from error
+    except OSError as error:
         raise ProjectError(f"{path.name}: cannot save: {_one_line(error)}") from error
     return path
 
