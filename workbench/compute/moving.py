@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import ParamError
+from ..core.errors import PLUGIN_FAILURES, ParamError
 from ..core.events import Event, Frame, LogMessage
 from ..core.field import Field
 from ..core.expressions import Expression
@@ -184,7 +184,7 @@ def _run_once(mover: MeshMoverContribution, mesh: Mesh, params: Mapping[str, Any
         run.timings["setup_s"] = time.perf_counter() - started
         with job_context(mover.requires, device=device):
             execute(job, run, control, on_event)
-    except Exception as error:  # noqa: BLE001 - a mover that cannot start is a failed run, not a crash
+    except PLUGIN_FAILURES as error:  # a mover that cannot start is a failed run, not a crash
         run.fail(error)
     # The mover's time: building its monitor and running its job (not the report's quadrature).
     run.timings["mover_s"] = run.timings.get("setup_s", 0.0) + run.timings.get("wall_s", 0.0)

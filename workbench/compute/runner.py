@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..core.errors import ParamError
+from ..core.errors import PLUGIN_FAILURES, ParamError
 from ..core.events import Event
 from ..core.jobs import JobControl, execute
 from ..core.mesh import Mesh
@@ -65,6 +65,6 @@ def run_solver(
             if device is not None:
                 run.log.append(f"[info] torch device: {device}")
             return execute(job, run, control, on_event)
-    except Exception as error:  # noqa: BLE001 - a plugin that cannot start is a failed run, not a crash
+    except PLUGIN_FAILURES as error:  # a plugin that cannot start is a failed run, not a crash
         run.fail(error)
         return run

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import ParamError
+from ..core.errors import PLUGIN_FAILURES, ParamError
 from ..core.events import Event
 from ..core.jobs import JobControl, execute
 from ..core.params import resolve_params
@@ -48,6 +48,6 @@ def train_surrogate(
                 run.log.append(f"[info] torch device: {device}")
             job = surrogate.train_job(TrainingRequest(request.dataset, request.checkpoint, request.params, device))
             return execute(job, run, control, on_event)
-    except Exception as error:  # noqa: BLE001 - a plugin that cannot start is a failed run, not a crash
+    except PLUGIN_FAILURES as error:  # a plugin that cannot start is a failed run, not a crash
         run.fail(error)
         return run

@@ -32,3 +32,17 @@ class PluginError(WorkbenchError):
 
 class SolverDiverged(WorkbenchError):
     """A solver produced non-finite values."""
+
+
+#: What plugin code may raise that must stay with the plugin (a failed run, a plugin listed as
+#: failed): any error, and ``sys.exit()``. KeyboardInterrupt is not among them: Ctrl-C (and
+#: SIGTERM, see :mod:`workbench.core.interrupts`) is the user's, and ends the command.
+PLUGIN_FAILURES = (Exception, SystemExit)
+
+
+def describe_failure(error: BaseException) -> str:
+    """One line for a plugin's failure: ``TypeError: ...``, or what a ``sys.exit()`` amounts to."""
+    if isinstance(error, SystemExit):
+        return f"called sys.exit({error.code!r})"
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

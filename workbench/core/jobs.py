@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from .errors import SolverDiverged
+from .errors import PLUGIN_FAILURES, SolverDiverged
 from .events import Event, Frame
 from .run import Run, RunStatus
 
@@ -127,7 +127,7 @@ def execute(
     except KeyboardInterrupt:
         run.status = RunStatus.CANCELLED
         run.log.append("[info] interrupted")
-    except Exception as error:  # noqa: BLE001 - every job failure becomes a failed run
+    except PLUGIN_FAILURES as error:  # every job failure (sys.exit() included) becomes a failed run
         run.fail(error)
     finally:
         _close(job, run)
@@ -152,5 +152,5 @@ def _close(job: Job, run: Run) -> None:
         return
     try:
         close()
-    except Exception as error:  # noqa: BLE001 - a failing cleanup must not hide the run's outcome
+    except PLUGIN_FAILURES as error:  # a failing cleanup must not hide the run's outcome
         run.log.append(f"[warning] job cleanup failed: {error}")

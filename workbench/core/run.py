@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import describe_failure
 from .events import Event, Frame, LogMessage, Progress, Scalars
 from .field import Field
 
@@ -77,5 +78,4 @@ class Run:
 
 
 def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return describe_failure(error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.errors import MeshError, PluginError
+from ..core.errors import PLUGIN_FAILURES, MeshError, PluginError, describe_failure
 from ..core.mesh import Mesh, load_mesh
 from ..plugins.contributions import MeshFormatContribution, SampleDataContribution
 from ..plugins.host import PluginHost
@@ -39,8 +39,8 @@ def open_mesh(reference: str | Path, host: PluginHost | None = None, base: Path 
         raise
     except PluginError as error:
         raise MeshError(f"{path.name}: reader '{reader.id}' is unavailable: {error}") from None
-    except Exception as error:  # noqa: BLE001 - a plugin reader's failure is a user-facing error
-        raise MeshError(f"{path.name}: reader '{reader.id}' failed: {type(error).__name__}: {error}") from None
+    except PLUGIN_FAILURES as error:  # a plugin reader's failure is a user-facing error
+        raise MeshError(f"{path.name}: reader '{reader.id}' failed: {describe_failure(error)}") from None
     if not isinstance(mesh, Mesh):
         raise MeshError(f"{path.name}: reader '{reader.id}' returned {type(mesh).__name__}, not a Mesh")
     return mesh

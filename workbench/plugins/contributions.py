@@ -14,7 +14,7 @@ import importlib.util
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
-from ..core.errors import PluginError
+from ..core.errors import PLUGIN_FAILURES, PluginError, describe_failure
 from ..core.mesh import Mesh
 from ..core.params import ParamSpec
 
@@ -26,8 +26,8 @@ def import_string(target: str) -> Any:
         raise PluginError(f"'{target}' is not an import string of the form 'package.module:attribute'")
     try:
         obj: Any = importlib.import_module(module_name)
-    except Exception as error:  # noqa: BLE001 - any import failure is reported, not raised raw
-        raise PluginError(f"cannot import '{module_name}': {type(error).__name__}: {error}") from error
+    except PLUGIN_FAILURES as error:  # any import failure (sys.exit() too) is reported, not raised raw
+        raise PluginError(f"cannot import '{module_name}': {describe_failure(error)}") from error
     for part in attribute_path.split("."):
         try:
             obj = getattr(obj, part)
