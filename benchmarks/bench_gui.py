@@ -623,7 +623,7 @@ def main(argv: list[str] | None = None) -> int:
                 report_run(table, again, frames, label, prefix="diagnostic, MSAA off: ")
                 stalls["timed_out"] |= again["timed_out"]
         finally:
-            window.close()
+            window.discard_work_and_close()  # the benchmark's runs are not worth a Save question
             window.deleteLater()
             pump(app, 0.05)
 

@@ -131,7 +131,7 @@ def main(out: Path, only: str | None = None) -> int:
         grab(app, window, out / "compare_view.png")
     if only in (None, "surrogates"):
         surrogate_dialogs(app, window, out)
-    window.close()
+    window.discard_work_and_close()  # the demo runs are not worth a Save question
     Path(out / ".screenshot-settings.ini").unlink(missing_ok=True)
     return 0
 

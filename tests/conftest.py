@@ -1,6 +1,8 @@
-"""Shared fixtures: fake plugin distributions that exercise the real discovery loop."""
+"""Shared fixtures: fake plugin distributions that exercise the real discovery loop; a tiny real disk."""
 
 import importlib
+import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -139,3 +141,24 @@ def fake_plugins(fake_plugin_dir, monkeypatch):
     yield fake_plugin_dir
     for name in PLUGINS:
         sys.modules.pop(f"fake_{name}_plugin", None)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 1 MiB file system (tmpfs), so that writes fail with a real ENOSPC; always unmounted.
+
+    Mounting needs root (CI runs as root); elsewhere the test is skipped, and the
+    RLIMIT_FSIZE fault tests cover the same code paths with EFBIG.
+    """
+    folder = tmp_path / "tiny-disk"
+    folder.mkdir()
+    if getattr(os, "geteuid", lambda: -1)() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        if subprocess.run(["umount", str(folder)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(folder)], capture_output=True)

@@ -82,3 +82,99 @@ print('TORCH', 'torch' in sys.modules, file=sys.stderr)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "TORCH False" in result.stderr
+
+
+def _interrupting(exception):
+    original, calls = pdewb_darcy.dataset.generate_batch, []
+
+    def generate(params, seeds, device=None):
+        calls.append(1)
+        if len(calls) == 2:
+            raise exception
+        return original(params, seeds, device)
+
+    return generate
+
+
+def _one_error_line(capsys, *words):
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("pdewb: error: ") and "Traceback" not in err, err
+    assert all(word in err for word in words), err
+    return err
+
+
+def test_the_same_command_with_overwrite_resumes_after_ctrl_c(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "data.h5"
+    out.write_bytes(b"older")
+    command = DARCY + ["--samples", "7", "--batch", "3", "--out", str(out), "--quiet", "--overwrite"]
+    monkeypatch.setattr(pdewb_darcy.dataset, "generate_batch", _interrupting(KeyboardInterrupt))
+    assert main(command) == 130
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert main(command + ["--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["resumed_from"] == 3
+
+
+def test_sigterm_exits_143_and_keeps_the_samples(tmp_path, capsys, monkeypatch):
+    from workbench.core.interrupts import Terminated
+
+    out = tmp_path / "data.h5"
+    monkeypatch.setattr(pdewb_darcy.dataset, "generate_batch", _interrupting(Terminated()))
+    assert main(DARCY + ["--samples", "7", "--batch", "3", "--out", str(out), "--quiet"]) == 143
+    err = capsys.readouterr().err
+    assert "pdewb: terminated (SIGTERM) after 3 of 7 samples; run the same command to resume" in err
+    assert (partial_path(out) / "shard-0-3.h5").is_file()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX device nodes and links")
+def test_outputs_that_are_not_regular_files_are_refused_and_not_followed(tmp_path, capsys):
+    import os
+    import stat
+
+    assert main(DARCY + ["--samples", "2", "--out", "/dev/null", "--overwrite", "--quiet"]) == 2
+    _one_error_line(capsys, "refusing to write /dev/null: it is a device")
+    assert stat.S_ISCHR(os.lstat("/dev/null").st_mode) and not os.path.lexists("/dev/null.partial")
+    link, target = tmp_path / "link.h5", tmp_path / "target.h5"
+    link.symlink_to(target)
+    assert main(DARCY + ["--samples", "2", "--out", str(link), "--overwrite", "--quiet"]) == 2
+    _one_error_line(capsys, "it is a symbolic link")
+    assert not target.exists()
+
+
+def test_a_concurrent_generation_is_refused_naming_the_other_pid(tmp_path, capsys):
+    import os
+
+    from workbench.io.locks import output_lock
+
+    out = tmp_path / "data.h5"
+    with output_lock(out, "datagen"):
+        assert main(DARCY + ["--samples", "2", "--out", str(out), "--overwrite", "--quiet"]) == 2
+    _one_error_line(capsys, f"(pid {os.getpid()})", "being written by another datagen process")
+
+
+@pytest.mark.parametrize(
+    ("generator", "words"),
+    [
+        (lambda params, seeds, device=None: {"u": np.full((len(seeds), 3), np.nan)},
+         ("non-finite values", "field 'u' of sample 0 (seed ")),
+        (lambda params, seeds, device=None: 1 / 0,
+         ("'darcy.fd' failed to generate samples 0 to 1", "ZeroDivisionError")),
+    ],
+)
+def test_bad_generator_output_is_one_line(tmp_path, capsys, monkeypatch, generator, words):
+    monkeypatch.setattr(pdewb_darcy.dataset, "generate_batch", generator)
+    assert main(DARCY + ["--samples", "2", "--out", str(tmp_path / "d.h5"), "--quiet"]) == 2
+    _one_error_line(capsys, *words)
+
+
+@pytest.mark.parametrize(("option", "value", "words"), [
+    ("--seed", "1e29", ("invalid int value",)),
+    ("--seed", str(10**29), ("the seed must be between 0 and 2^63 - 1",)),
+    ("--seed", "-1", ("the seed must be between 0 and 2^63 - 1",)),
+    ("--samples", str(10**30), ("--samples must be a whole number from 1 to 2^63 - 1",)),
+    ("--batch", "0", ("argument --batch",)),
+])
+def test_out_of_range_numbers_are_one_line(tmp_path, capsys, option, value, words):
+    assert main(DARCY + ["--samples", "2", option, value, "--out", str(tmp_path / "d.h5"), "--quiet"]) == 2
+    _one_error_line(capsys, *words)
+    assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -169,7 +170,32 @@ def test_huge_integer_powers_do_not_hang():
     assert result.stdout.strip() == "ok"
 
 
-@pytest.mark.parametrize("text", ["abs", "sin()", "log(x, 2)", "(-8)**(1/3)"])
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("sin(x, x)", "sin takes 1 argument, not 2"),
+    ("exp(x, y)", "exp takes 1 argument, not 2"),
+    ("sin()", "sin takes 1 argument, not 0"),
+    ("log(x, 2)", "log takes 1 argument, not 2"),
+    ("minimum(x, y, x)", "minimum takes 2 arguments, not 3"),
+    ("where(x > 0, 1)", "where takes 3 arguments, not 2"),
+    ("1 + hypot(x, sin(y, y))", "sin takes 1 argument"),
+])
+def test_calls_take_exactly_their_operands_so_no_output_array_can_be_passed(text, fragment):
+    with pytest.raises(ExpressionError, match=re.escape(fragment)):
+        Expression(text)
+
+
+def test_what_a_function_sees_of_the_points_is_read_only(monkeypatch):
+    from workbench.core import expressions
+
+    points = np.array([[0.1, 0.2], [0.3, 0.4]])
+    seen = {}
+    monkeypatch.setitem(expressions.FUNCTIONS, "sin", lambda x: seen.setdefault("x", x) * 0)
+    Expression("sin(x)")(points)
+    assert not seen["x"].flags.writeable
+    assert points.flags.writeable  # the caller's array itself is untouched
+
+
+@pytest.mark.parametrize("text", ["abs", "(-8)**(1/3)"])
 def test_evaluation_failures_are_expression_errors(text):
     with pytest.raises(ExpressionError, match="cannot evaluate") as info:
         Expression(text)(P2)

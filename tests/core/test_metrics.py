@@ -270,3 +270,27 @@ def test_error_series_rejects_single_fields_and_mixed_locations(square):
     cells = Field("c", np.zeros((2, square.n_cells)), "cell", [0.0, 1.0])
     with pytest.raises(ValueError, match="location"):
         error_series(square, cells, reference)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("location", ["point", "cell"])
+def test_a_non_finite_value_is_never_a_perfect_score(square, bad, location):
+    """NaN (and inf) anywhere, in the estimate or the reference, never gives 0: NaN or inf, the metric says so."""
+    size = square.n_points if location == "point" else square.n_cells
+    finite = np.linspace(1.0, 2.0, size)
+    spoiled = finite.copy()
+    spoiled[size // 2] = bad
+    for estimate, reference in ((spoiled, finite), (finite, spoiled), (spoiled, spoiled)):
+        value = relative_l2(square, estimate, reference, location)
+        assert not np.isfinite(value) and value != 0.0
+    assert not np.isfinite(l2_norm(square, spoiled, location))
+    assert np.isnan(max_error(spoiled, spoiled)) or np.isinf(max_error(spoiled, finite))
+    assert not np.isfinite(max_error(finite, spoiled))
+
+
+def test_nan_in_a_zero_reference_is_not_a_match(square):
+    zero = np.zeros(square.n_points)
+    spoiled = zero.copy()
+    spoiled[3] = np.nan
+    assert np.isnan(relative_l2(square, spoiled, zero))
+    assert np.isnan(relative_l2(square, zero, spoiled))

@@ -61,9 +61,21 @@ def test_float_below_minimum_names_parameter_bound_and_units():
     assert "'dt'" in message and "minimum 0.0 s" in message and "-0.001" in message
 
 
-def test_infinity_is_caught_by_the_range():
-    with pytest.raises(ParamError, match="maximum"):
-        DT.coerce("inf")
+@pytest.mark.parametrize("raw", ["inf", "-inf", "Infinity", "1e999", float("inf")])
+def test_float_rejects_infinity_even_without_a_bound(raw):
+    unbounded = ParamSpec("nu", "float", 0.1)
+    for spec in (DT, unbounded):
+        with pytest.raises(ParamError, match=rf"parameter '{spec.name}': .* is not a finite number"):
+            spec.coerce(raw)
+
+
+def test_a_spec_may_allow_infinity():
+    patience = ParamSpec("wait", "float", 1.0, minimum=0.0, allow_infinite=True)
+    assert patience.coerce("inf") == math.inf
+    assert patience.describe()["allow_infinite"] is True
+    assert "allow_infinite" not in DT.describe()
+    with pytest.raises(ParamError, match="NaN"):
+        patience.coerce("nan")
 
 
 # -- int -----------------------------------------------------------------------------

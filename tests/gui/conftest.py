@@ -22,6 +22,15 @@ def _garbage_collected_on_the_gui_thread(qapp):
     collector.deleteLater()
 
 
+@pytest.fixture(autouse=True)
+def _unsaved_work_is_discarded_unless_a_test_answers(monkeypatch):
+    """Closing a window with runs asks Save / Discard / Cancel in a modal box that nobody clicks here:
+    the answer is Discard unless a test patches ``workbench.gui.unsaved_work.ask`` itself."""
+    from workbench.gui import unsaved_work
+
+    monkeypatch.setattr(unsaved_work, "ask", lambda parent, work, action: unsaved_work.Choice.DISCARD)
+
+
 def lit_pixels(image: np.ndarray, background_max: int = 90) -> int:
     """Pixels brighter than the dark viewport background (max channel above ``background_max``)."""
     return int((image.max(axis=2) > background_max).sum())
@@ -71,7 +80,7 @@ def new_window(qtbot, settings):
     for window in windows:
         if window.file_tasks.busy:  # a test that failed mid-save: let the file thread end first
             qtbot.waitUntil(lambda w=window: not w.file_tasks.busy, timeout=RUN_TIMEOUT_MS)
-        window.close()
+        window.discard_work_and_close()  # whatever the test answered to "Save the project?"
 
 
 def _wait_for_file_task(qtbot, window, kind: str, start) -> bool:

@@ -60,3 +60,17 @@ def test_stop_then_generate_again_resumes_to_the_same_file(qtbot, dialog, tmp_pa
     straight, _ = read_dataset(tmp_path / "straight.h5")
     for name in straight:
         np.testing.assert_array_equal(resumed[name], straight[name])
+
+
+def test_a_failure_is_a_status_line_not_a_modal_dialog(qtbot, dialog, tmp_path):
+    from PySide6 import QtWidgets
+
+    folder = tmp_path / "a-folder.h5"
+    folder.mkdir()
+    configure(dialog, folder, samples=2)
+    assert dialog.start()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
+    assert dialog.status.text().startswith("failed: refusing to write") and "not a regular file" in dialog.status.text()
+    assert "\n" not in dialog.status.text() and QtWidgets.QApplication.activeModalWidget() is None
+    assert folder.is_dir() and not any(folder.iterdir())  # nothing written into or beside it
+    assert [path.name for path in tmp_path.iterdir()] == ["a-folder.h5"]

@@ -76,7 +76,7 @@ def test_a_darcy_run_is_saved_with_its_grid_and_reopens_identical(qtbot, new_win
     assert len(reopened.frames) == len(run.frames)  # the run is on display
 
 
-def test_runs_on_the_same_grid_share_it_and_runs_on_another_mesh_stay_out(qtbot, new_window, tmp_path, project_io):
+def test_runs_on_two_grids_are_all_saved_each_with_its_own_grid(qtbot, new_window, tmp_path, project_io):
     window = new_window()
     coarse = run_darcy(qtbot, window, n=8)
     coarse_grid = window.mesh
@@ -87,13 +87,46 @@ def test_runs_on_the_same_grid_share_it_and_runs_on_another_mesh_stay_out(qtbot,
 
     path = tmp_path / "p.pdewb"
     assert project_io.save(window, path)
-    assert [entry.name for entry in load_project(path).runs] == ["darcy.fd #2", "darcy.fd #3"]
-    assert "not in the project (made on another mesh): darcy.fd #1" in window.log_view.toPlainText()
+    saved = load_project(path)
+    assert [(entry.name, entry.mesh) for entry in saved.runs] == [("darcy.fd #1", 1), ("darcy.fd #2", 0),
+                                                                  ("darcy.fd #3", 0)]
+    assert [m.embedded.n_points for m in saved.meshes] == [17 * 17, 9 * 9]  # the grid on display first
+    assert "saved project" in window.log_view.toPlainText() and "(3 runs on 2 meshes)" in window.log_view.toPlainText()
 
-    window.show_run(0)  # a run is always drawn on the mesh it ran on
-    assert window.mesh is coarse_grid and len(window.frames) == len(coarse.frames)
+    reopened = new_window()
+    assert project_io.load(reopened, path)
+    assert [r.name for r in reopened.runs] == ["darcy.fd #1", "darcy.fd #2", "darcy.fd #3"]
+    assert reopened.runs[1].mesh is reopened.runs[2].mesh is not reopened.runs[0].mesh
+    for old, new in zip(window.runs, reopened.runs):
+        np.testing.assert_array_equal(new.mesh.points, old.mesh.points)
+        assert_same_frames(new.run, old.run)
+    assert not reopened.unsaved_runs()
+    reopened.show_run(0)  # a run is always drawn on the mesh it ran on
+    assert reopened.mesh.n_points == 81 and len(reopened.frames) == len(coarse.frames)
+
+    window.show_run(0)
+    assert window.mesh is coarse_grid
     window.compare_runs(0, 1)
     assert "different meshes" in window.last_error_box.text()
+
+
+def test_a_mesh_file_and_a_solver_grid_in_one_sitting_are_both_saved(qtbot, new_window, tmp_path, project_io):
+    mesh_file = tmp_path / "square.vtu"
+    write_vtu(mesh_file, rectangle_mesh(6))
+    window = new_window()
+    assert window.open_mesh(mesh_file)
+    run_poisson(qtbot, window)
+    run_darcy(qtbot, window, n=8)  # the solver's own grid replaces the mesh on display
+    path = tmp_path / "p.pdewb"
+    assert project_io.save(window, path)
+    saved = load_project(path)
+    assert [m.reference for m in saved.meshes] == ["", str(mesh_file)]
+    assert [(e.run.solver_id, e.mesh) for e in saved.runs] == [("fem.poisson", 1), ("darcy.fd", 0)]
+
+    reopened = new_window()
+    assert project_io.load(reopened, path)
+    assert reopened.runs[0].mesh_reference == str(mesh_file) and reopened.runs[0].mesh.n_points == 49
+    assert reopened.runs[1].mesh_reference is None and reopened.runs[1].mesh.n_points == 81
 
 
 # ---------------------------------------------------------------------------- a mesh that moved
@@ -293,7 +326,7 @@ def test_a_full_disk_is_reported_without_blocking_and_keeps_the_previous_file(qt
     assert blocker.args == ["save", False]
     box = window.last_error_box
     assert box.isVisible() and not box.isModal()
-    assert "study.pdewb: cannot save:" in box.text() and "No space left on device" in box.text()
+    assert box.text() == "study.pdewb: cannot save: disk full; the previous file is unchanged"
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.ini", "study.pdewb"]
     qtbot.wait(50)

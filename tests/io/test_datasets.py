@@ -79,14 +79,14 @@ def test_interrupt_then_resume_equals_an_uninterrupted_run(host, tmp_path, monke
     with pytest.raises(DatasetInterrupted) as stop:
         generate_dataset(solver, out, 7, TINY["darcy.fd"], batch=3, seed=5)
     assert (stop.value.completed, stop.value.samples) == (3, 7)
-    assert not out.exists() and partial_path(out).exists()
-    with h5py.File(partial_path(out), "r") as f:
-        assert f.attrs["completed"] == 3
-        seconds_before_resume = f.attrs["generation_seconds"]
+    assert not out.exists() and partial_path(out).is_dir()
+    assert sorted(path.name for path in partial_path(out).iterdir()) == ["manifest.json", "shard-0-3.h5"]
+    with h5py.File(partial_path(out) / "shard-0-3.h5", "r") as f:
+        seconds_before_resume = f.attrs["seconds"]
     assert seconds_before_resume > 0
-    with pytest.raises(DatasetError, match="partial"):
+    with pytest.raises(DatasetError, match="not complete: only data.h5.partial exists"):
         read_dataset(out)
-    with pytest.raises(DatasetError, match="partial"):
+    with pytest.raises(DatasetError, match="is a folder, not a data set file"):
         read_dataset(partial_path(out))
 
     monkeypatch.setattr(pdewb_darcy.dataset, "generate_batch", original)

@@ -5,9 +5,11 @@ import io
 import json
 import math
 import os
+import random
 import shutil
 import time
 import zipfile
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -19,6 +21,7 @@ from workbench.io.project import (
     FORMAT_VERSION,
     MeshSize,
     Project,
+    ProjectMesh,
     ProjectError,
     RunEntry,
     load_project,
@@ -59,7 +62,7 @@ def failed_run() -> Run:
 
 def make_project(mesh: str = "sample:plate-with-hole") -> Project:
     return Project(
-        mesh=mesh,
+        meshes=[ProjectMesh(mesh)],
         title="Heat on a plate",
         runs=[
             RunEntry("fem.heat #1", succeeded_run(),
@@ -130,7 +133,7 @@ def test_two_runs_round_trip_exactly(tmp_path):
     project = make_project()
     path = save_project(tmp_path / "study.pdewb", project)
     back = load_project(path)
-    assert (back.mesh, back.title, back.created_with) == (project.mesh, project.title, project.created_with)
+    assert (back.meshes, back.title, back.created_with) == (project.meshes, project.title, project.created_with)
     assert len(back.runs) == 2
     for entry, loaded in zip(project.runs, back.runs):
         assert_same_run(entry, loaded)
@@ -144,11 +147,11 @@ def test_archive_layout_is_json_plus_npy_and_never_pickle(tmp_path):
     path = save_project(tmp_path / "study.pdewb", make_project())
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
-        assert names[0] == "project.json"
-        assert len(names) == 1 + 3 * 2  # 3 frames of 2 fields
-        assert all(n.startswith("arrays/") and n.endswith(".npy") for n in names[1:])
-        assert all(archive.getinfo(n).compress_type == zipfile.ZIP_STORED for n in names[1:])
-        for name in names[1:]:
+        assert names[-1] == "project.json"  # written last: it lists the arrays written before it
+        assert names[:-1] == [f"arrays/{i:06d}.npy" for i in range(3 * 2)]  # 3 frames of 2 fields
+        assert all(archive.getinfo(n).compress_type == zipfile.ZIP_STORED for n in names[:-1])
+        assert archive.getinfo("project.json").compress_type == zipfile.ZIP_DEFLATED
+        for name in names[:-1]:
             assert np.load(io.BytesIO(archive.read(name)), allow_pickle=False).dtype == np.float64
         text = archive.read("project.json").decode()
     manifest = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
@@ -195,14 +198,14 @@ def test_a_file_claiming_a_running_run_loads_it_as_cancelled(tmp_path):
 
 
 def test_an_empty_project_round_trips(tmp_path):
-    back = load_project(save_project(tmp_path / "p.pdewb", Project("sample:square")))
-    assert back.mesh == "sample:square" and back.runs == []
+    back = load_project(save_project(tmp_path / "p.pdewb", Project([ProjectMesh("sample:square")])))
+    assert back.meshes == [ProjectMesh("sample:square")] and back.runs == []
 
 
 def test_series_fields_keep_their_times(tmp_path):
     series = Field("u", np.arange(6.0).reshape(3, 2), times=[0.0, 0.5, 1.0])
     run = Run("x", status=RunStatus.SUCCEEDED, frames=[Frame(0, 1.0, {"u": series})])
-    back = load_project(save_project(tmp_path / "p.pdewb", Project("sample:a", [RunEntry("x", run)])))
+    back = load_project(save_project(tmp_path / "p.pdewb", Project([ProjectMesh("sample:a")], [RunEntry("x", run)])))
     field = back.runs[0].run.frames[0].fields["u"]
     assert np.array_equal(field.times, series.times) and np.array_equal(field.values, series.values)
 
@@ -284,6 +287,17 @@ def _flip_array_byte(path):
     path.write_bytes(bytes(data))
 
 
+def _encrypted(path):
+    """Set the 'encrypted' flag of every member (local headers and central directory)."""
+    data = bytearray(path.read_bytes())
+    for signature, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = 0
+        while (start := data.find(signature, start)) >= 0:
+            data[start + flag_offset] |= 0x1
+            start += 4
+    path.write_bytes(bytes(data))
+
+
 CASES = {
     "not a zip": (lambda p: p.write_text("hello, I am not an archive"), "not a zip archive"),
     "empty file": (lambda p: p.write_bytes(b""), "not a zip archive"),
@@ -303,9 +317,10 @@ CASES = {
     "referenced ../evil.npy": (_traversal_referenced, "unsafe member name '../evil.npy'"),
     "absolute member": (lambda p: rewrite(p, add={"/etc/evil.npy": b"x"}), "unsafe member name"),
     "object dtype": (_object_array, "refusing 'arrays/obj.npy' of dtype object"),
-    "not npy": (lambda p: rewrite(p, add={"arrays/000000.npy": b"PK\x03\x04 something"}), "not a valid .npy"),
+    "not npy": (lambda p: rewrite(p, add={"arrays/000000.npy": b"PK\x03\x04" + b" " * 400}), "not a valid .npy"),
     "truncated": (_truncate, "damaged archive (truncated"),
     "corrupted": (_flip_array_byte, "study.pdewb: damaged archive"),
+    "encrypted": (_encrypted, "is encrypted; project files never are"),
 }
 
 
@@ -320,6 +335,33 @@ def test_damaged_or_hostile_files_raise_one_line_project_errors(tmp_path, case):
     assert isinstance(caught.value, WorkbenchError)
     assert "\n" not in message and message.startswith("study.pdewb: ")
     assert fragment in message
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["stored", "deflated"])
+def test_random_corruption_is_refused_in_one_line_or_loads_intact(tmp_path, compress):
+    """Seeded byte flips, cuts and insertions anywhere, the central directory most of all: never a traceback."""
+    path = save_project(tmp_path / "study.pdewb", make_project(), compress=compress)
+    original = path.read_bytes()
+    rng = random.Random(13)
+    outcomes = Counter()
+    for _ in range(150):
+        data = bytearray(original)
+        position = rng.randrange(len(data)) if rng.random() < 0.5 else len(data) - 1 - rng.randrange(600)
+        action = rng.choice(["flip", "cut", "insert"])
+        if action == "flip":
+            data[position] ^= rng.randrange(1, 256)
+        elif action == "cut":
+            del data[position:position + rng.randrange(1, 64)]
+        else:
+            data[position:position] = rng.randbytes(rng.randrange(1, 16))
+        path.write_bytes(bytes(data))
+        try:
+            load_project(path)
+            outcomes["loaded"] += 1
+        except ProjectError as error:
+            assert "\n" not in str(error) and str(error).startswith("study.pdewb: ")
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 50  # the damage was mostly noticed
 
 
 def test_a_missing_file_and_a_folder_raise_project_errors(tmp_path):
@@ -362,33 +404,33 @@ def test_a_mesh_beside_the_project_follows_the_folder_when_it_moves(tmp_path):
     folder = tmp_path / "work" / "study"
     mesh = write_mesh(folder / "meshes" / "plate.vtu")
     save_project(folder / "study.pdewb", make_project(str(mesh)))
-    stored = manifest_of(folder / "study.pdewb")["mesh"]
+    stored = manifest_of(folder / "study.pdewb")["meshes"][0]
     assert stored["path"] == "meshes/plate.vtu" and stored["relative"] is True
 
     moved = tmp_path / "elsewhere" / "renamed"
     moved.parent.mkdir()
     shutil.move(folder, moved)
     back = load_project(moved / "study.pdewb")
-    assert back.mesh == str(moved / "meshes" / "plate.vtu")
-    assert open_mesh(back.mesh).n_points == MESH.n_points
+    assert back.meshes[0].reference == str(moved / "meshes" / "plate.vtu")
+    assert open_mesh(back.meshes[0].reference).n_points == MESH.n_points
 
 
 def test_a_mesh_opened_by_a_relative_path_is_stored_relative_to_the_project(tmp_path, monkeypatch):
     write_mesh(tmp_path / "data" / "plate.vtu")
     monkeypatch.chdir(tmp_path)
     save_project(tmp_path / "projects" / "p.pdewb", make_project("data/plate.vtu"))
-    assert manifest_of(tmp_path / "projects" / "p.pdewb")["mesh"]["path"] == "../data/plate.vtu"
+    assert manifest_of(tmp_path / "projects" / "p.pdewb")["meshes"][0]["path"] == "../data/plate.vtu"
     monkeypatch.chdir(tmp_path / "data")  # the working directory no longer matters
-    assert load_project(tmp_path / "projects" / "p.pdewb").mesh == str(tmp_path / "data" / "plate.vtu")
+    assert load_project(tmp_path / "projects" / "p.pdewb").meshes[0].reference == str(tmp_path / "data" / "plate.vtu")
 
 
 def test_a_far_away_mesh_is_stored_absolute(tmp_path):
     mesh = write_mesh(tmp_path / "a" / "b" / "c" / "plate.vtu")
     path = tmp_path / "x" / "y" / "z" / "p.pdewb"
     save_project(path, make_project(str(mesh)))
-    stored = manifest_of(path)["mesh"]
+    stored = manifest_of(path)["meshes"][0]
     assert stored["relative"] is False and stored["path"] == str(mesh)
-    assert load_project(path).mesh == str(mesh)
+    assert load_project(path).meshes[0].reference == str(mesh)
 
 
 def test_a_project_moved_away_from_its_mesh_falls_back_to_the_absolute_path(tmp_path):
@@ -397,18 +439,18 @@ def test_a_project_moved_away_from_its_mesh_falls_back_to_the_absolute_path(tmp_
     (tmp_path / "copy").mkdir()
     shutil.copy(tmp_path / "study" / "p.pdewb", tmp_path / "copy" / "p.pdewb")
     os.remove(tmp_path / "study" / "p.pdewb")
-    assert load_project(tmp_path / "copy" / "p.pdewb").mesh == str(mesh)
+    assert load_project(tmp_path / "copy" / "p.pdewb").meshes[0].reference == str(mesh)
 
 
 def test_a_missing_mesh_resolves_beside_the_project(tmp_path):
     save_project(tmp_path / "p.pdewb", make_project(str(tmp_path / "gone.vtu")))
-    assert load_project(tmp_path / "p.pdewb").mesh == str(tmp_path / "gone.vtu")
+    assert load_project(tmp_path / "p.pdewb").meshes[0].reference == str(tmp_path / "gone.vtu")
 
 
 def test_a_sample_reference_stays_as_it_is(tmp_path):
     path = save_project(tmp_path / "p.pdewb", make_project("sample:plate-with-hole"))
-    assert manifest_of(path)["mesh"] == {"sample": "sample:plate-with-hole"}
-    assert load_project(path).mesh == "sample:plate-with-hole"
+    assert manifest_of(path)["meshes"] == [{"sample": "sample:plate-with-hole"}]
+    assert load_project(path).meshes[0].reference == "sample:plate-with-hole"
 
 
 # ---------------------------------------------------------------------------- embedded meshes and mesh sizes
@@ -417,19 +459,20 @@ def test_a_sample_reference_stays_as_it_is(tmp_path):
 def grid_project(mesh=MESH) -> Project:
     """A solver's own grid: no file to refer to, so it is embedded."""
     run = succeeded_run() if mesh is MESH else Run("spectral.burgers", {"n": 8}, RunStatus.SUCCEEDED)
-    return Project(mesh="", runs=[RunEntry("grid #1", run)], embedded_mesh=mesh)
+    return Project(meshes=[ProjectMesh(embedded=mesh)], runs=[RunEntry("grid #1", run)])
 
 
 @pytest.mark.parametrize("mesh", [MESH, interval_mesh(8)], ids=["rectangle", "interval"])
 def test_an_embedded_grid_round_trips_with_its_named_sides(tmp_path, mesh):
     back = load_project(save_project(tmp_path / "grid.pdewb", grid_project(mesh)))
-    grid = back.embedded_mesh
-    assert back.mesh == "" and back.mesh_size == MeshSize(mesh.n_points, mesh.n_cells)
+    [stored] = back.meshes
+    grid = stored.embedded
+    assert stored.reference == "" and stored.size == MeshSize(mesh.n_points, mesh.n_cells)
     assert np.array_equal(grid.points, mesh.points) and grid.boundary_names() == mesh.boundary_names()
     for a, b in zip((*mesh.cells, *mesh.boundary), (*grid.cells, *grid.boundary)):
         assert a.type == b.type and np.array_equal(a.connectivity, b.connectivity) and np.array_equal(a.tags, b.tags)
     assert np.array_equal(grid.boundary_facets("left"), mesh.boundary_facets("left"))
-    assert manifest_of(tmp_path / "grid.pdewb")["mesh"]["size"] == {"points": mesh.n_points, "cells": mesh.n_cells}
+    assert manifest_of(tmp_path / "grid.pdewb")["meshes"][0]["size"] == {"points": mesh.n_points, "cells": mesh.n_cells}
 
 
 def _bad_index(path):
@@ -444,16 +487,29 @@ def _float_cells(path):
         triangles = np.load(io.BytesIO(archive.read("arrays/000001.npy")))
 
     def edit(m):
-        m["mesh"]["embedded"]["cells"][0]["connectivity"]["dtype"] = "<f8"
+        m["meshes"][0]["embedded"]["cells"][0]["connectivity"]["dtype"] = "<f8"
     rewrite(path, edit, add={"arrays/000001.npy": npy_bytes(triangles.astype(float))})
 
 
+def _short_field(path):
+    """A field with one value fewer than the mesh has points, consistent in project.json and its member."""
+    member = manifest_of(path)["runs"][0]["frames"][0]["fields"][0]["values"]["member"]
+
+    def edit(m):
+        m["runs"][0]["frames"][0]["fields"][0]["values"]["shape"] = [MESH.n_points - 1]
+    rewrite(path, edit, add={member: npy_bytes(np.zeros(MESH.n_points - 1))})
+
+
 EMBEDDED_CASES = {
-    "index out of range": (_bad_index, "embedded mesh: "),
+    "index out of range": (_bad_index, "embedded mesh 1: "),
     "float connectivity": (_float_cells, "integers are expected"),
-    "bad physical name": (lambda p: rewrite(p, lambda m: m["mesh"]["embedded"]["physical_names"].update(left="x")),
+    "bad physical name": (lambda p: rewrite(p, lambda m: m["meshes"][0]["embedded"]["physical_names"].update(left="x")),
                           "physical name 'left' must be [tag, dimension]"),
-    "negative size": (lambda p: rewrite(p, lambda m: m["mesh"]["size"].update(points=-1)), "is not a count"),
+    "negative size": (lambda p: rewrite(p, lambda m: m["meshes"][0]["size"].update(points=-1)), "is not a count"),
+    "size says otherwise": (lambda p: rewrite(p, lambda m: m["meshes"][0]["size"].update(points=99)),
+                            "embedded mesh 1: it has 25 points and 32 cells, project.json says 99 points and 32 cells"),
+    "a field shorter than the mesh": (_short_field, "run 'grid #1' frame 0 field 'u': 24 values per frame, "
+                                                    "its mesh has 25 points"),
 }
 
 
@@ -469,37 +525,148 @@ def test_a_damaged_embedded_mesh_raises_a_project_error(tmp_path, case):
 
 def test_the_mesh_size_is_recorded_and_checks_a_mesh(tmp_path):
     project = make_project()
-    project.mesh_size = MeshSize.of(MESH)
+    project.meshes[0].size = MeshSize.of(MESH)
     back = load_project(save_project(tmp_path / "p.pdewb", project))
-    assert back.mesh_size == MeshSize(25, 32)
-    assert back.mesh_mismatch(MESH) is None
+    assert back.meshes[0].size == MeshSize(25, 32)
+    assert back.mesh_mismatch(0, MESH) is None
     other = rectangle_mesh(3)
-    assert back.mesh_mismatch(other) == "it has 16 points and 18 cells; the project's mesh had 25 points and 32 cells"
+    assert back.mesh_mismatch(0, other) == ("it has 16 points and 18 cells; "
+                                            "the project's mesh had 25 points and 32 cells")
+
+
+def as_single_mesh_version(version: int):
+    """An edit turning a version 3 manifest into what versions 1 and 2 wrote: one ``mesh`` for all runs."""
+    def edit(m):
+        m["version"] = version
+        [m["mesh"]] = m.pop("meshes")
+        for run in m["runs"]:
+            assert run.pop("mesh") == 0
+        if version == 1:
+            m["mesh"].pop("size", None)
+    return edit
 
 
 def test_a_version_1_file_still_loads_and_its_fields_check_a_mesh(tmp_path):
     path = save_project(tmp_path / "old.pdewb", make_project())
-
-    def as_version_1(m):
-        m["version"] = 1
-        m["mesh"].pop("size", None)
-    rewrite(path, as_version_1)
+    rewrite(path, as_single_mesh_version(1))
     back = load_project(path)
-    assert back.mesh_size is None and back.mesh == "sample:plate-with-hole"
+    assert back.meshes == [ProjectMesh("sample:plate-with-hole")]
+    assert [entry.mesh for entry in back.runs] == [0, 0]
     assert_same_run(make_project().runs[0], back.runs[0])
-    assert back.mesh_mismatch(MESH) is None  # no size recorded: the runs' fields decide
-    assert back.mesh_mismatch(rectangle_mesh(3)) == "run 'fem.heat #1' has 25 values of 'u' per frame, this mesh has 16 points"
+    assert back.mesh_mismatch(0, MESH) is None  # no size recorded: the runs' fields decide
+    assert back.mesh_mismatch(0, rectangle_mesh(3)) == ("run 'fem.heat #1' has 25 values of 'u' per frame, "
+                                                        "this mesh has 16 points")
 
 
-def test_preparing_a_save_touches_no_file_and_shares_the_arrays(tmp_path):
+def test_a_version_2_file_with_an_embedded_grid_still_loads(tmp_path):
+    path = save_project(tmp_path / "grid.pdewb", grid_project())
+    rewrite(path, as_single_mesh_version(2))
+    back = load_project(path)
+    [stored] = back.meshes
+    assert stored.size == MeshSize.of(MESH) and np.array_equal(stored.embedded.points, MESH.points)
+    assert_same_run(grid_project().runs[0], back.runs[0])
+
+
+# ---------------------------------------------------------------------------- several meshes
+
+
+def two_mesh_project(tmp_path) -> Project:
+    """Runs on a mesh file, on a solver's grid and on a sample, interleaved (a sitting's order)."""
+    small = rectangle_mesh(3)
+    mesh_file = write_mesh(tmp_path / "meshes" / "plate.vtu")
+    on_grid = Run("darcy.fd", {"n": 3}, RunStatus.SUCCEEDED,
+                  [Frame(0, 0.0, {"p": Field("p", np.linspace(0.0, 1.0, small.n_points))})])
+    return Project(
+        meshes=[ProjectMesh(str(mesh_file), size=MeshSize.of(MESH)), ProjectMesh(embedded=small),
+                ProjectMesh("sample:plate-with-hole")],
+        runs=[RunEntry("heat #1", succeeded_run(), mesh=0), RunEntry("darcy #2", on_grid, mesh=1),
+              RunEntry("explodes #3", failed_run(), mesh=2), RunEntry("heat #4", succeeded_run(), mesh=0)],
+    )
+
+
+def test_runs_on_several_meshes_round_trip_each_with_its_own_mesh(tmp_path):
+    project = two_mesh_project(tmp_path)
+    back = load_project(save_project(tmp_path / "p.pdewb", project))
+    assert [e.name for e in back.runs] == ["heat #1", "darcy #2", "explodes #3", "heat #4"]
+    assert [e.mesh for e in back.runs] == [0, 1, 2, 0]
+    for entry, loaded in zip(project.runs, back.runs):
+        assert_same_run(entry, loaded)
+    file_mesh, grid, sample = back.meshes
+    assert file_mesh.reference == str(tmp_path / "meshes" / "plate.vtu") and file_mesh.embedded is None
+    assert grid.reference == "" and np.array_equal(grid.embedded.points, project.meshes[1].embedded.points)
+    assert sample == ProjectMesh("sample:plate-with-hole")
+    assert [e.name for e in back.runs_on(0)] == ["heat #1", "heat #4"]
+    assert back.mesh_mismatch(1, rectangle_mesh(3)) is None
+    assert back.mesh_mismatch(0, rectangle_mesh(3)) == ("it has 16 points and 18 cells; "
+                                                        "the project's mesh had 25 points and 32 cells")
+    stored = manifest_of(tmp_path / "p.pdewb")
+    assert [run["mesh"] for run in stored["runs"]] == [0, 1, 2, 0] and len(stored["meshes"]) == 3
+
+
+@pytest.mark.parametrize("index", [3, -1, "0", None])
+def test_a_run_naming_a_mesh_the_project_lacks_is_refused_on_save_and_on_load(tmp_path, index):
+    project = two_mesh_project(tmp_path)
+    project.runs[1].mesh = index
+    with pytest.raises(ProjectError, match=r"^p\.pdewb: cannot save: run 'darcy #2' names mesh .*3 meshes$"):
+        save_project(tmp_path / "p.pdewb", project)
+    assert not (tmp_path / "p.pdewb").exists()
+
+    path = save_project(tmp_path / "p.pdewb", two_mesh_project(tmp_path))
+    rewrite(path, lambda m: m["runs"][1].update(mesh=index))
+    with pytest.raises(ProjectError, match=r"^p\.pdewb: run 'darcy #2'") as caught:
+        load_project(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_mesh_with_neither_a_file_nor_its_arrays_is_refused_on_save(tmp_path):
+    with pytest.raises(ProjectError, match="mesh 1 has neither a file nor its arrays"):
+        save_project(tmp_path / "p.pdewb", Project([ProjectMesh("")]))
+
+
+def test_preparing_a_save_touches_no_file_and_reads_no_frame(tmp_path, monkeypatch):
     project = make_project()
+    store = project.runs[0].run.frames
+    monkeypatch.setattr(type(store), "__getitem__", lambda *a: pytest.fail("a frame was read while preparing"))
+    monkeypatch.setattr(type(store), "__iter__", lambda *a: pytest.fail("a frame was read while preparing"))
     prepared = prepare_save(tmp_path / "p.pdewb", project)
     assert list(tmp_path.iterdir()) == []
-    first_u = project.runs[0].run.frames[0].fields["u"].values
-    assert any(array is first_u for _, array in prepared.arrays)  # no copy: field arrays are read-only
-    assert prepared.nbytes == sum(a.nbytes for _, a in prepared.arrays)
+    assert prepared.frames[0] == (store, 3) and prepared.arrays == ()
+    monkeypatch.undo()
     back = load_project(write_prepared(prepared))
     assert_same_run(project.runs[0], back.runs[0])
+
+
+def test_frames_added_after_preparing_are_not_written(tmp_path):
+    """A run still going keeps appending while the file is written: the file holds the frames of the snapshot."""
+    project = make_project()
+    run = project.runs[0].run
+    prepared = prepare_save(tmp_path / "p.pdewb", project)
+    run.frames.append(Frame(3, 0.03, dict(run.frames[0].fields)))
+    back = load_project(write_prepared(prepared))
+    assert len(back.runs[0].run.frames) == 3 and len(run.frames) == 4
+
+
+def test_frames_spilled_to_disk_are_saved_and_loaded(tmp_path):
+    from workbench.core.frame_store import FrameStore, MemoryBudget
+
+    budget = MemoryBudget(0)  # keeps no frame in memory: every frame is in the spill file
+    values = [np.random.default_rng(i).random(MESH.n_points) for i in range(4)]
+    frames = FrameStore([Frame(i, 0.1 * i, {"u": Field("u", v)}) for i, v in enumerate(values)], budget)
+    assert frames.in_memory == 0
+    run = Run("fem.heat", {}, RunStatus.SUCCEEDED, frames)
+    back = load_project(save_project(tmp_path / "p.pdewb", Project([ProjectMesh("sample:x")], [RunEntry("r", run)])))
+    loaded = back.runs[0].run.frames
+    assert [np.array_equal(f.fields["u"].values, v) for f, v in zip(loaded, values)] == [True] * 4
+
+
+def test_a_parameter_nested_too_deeply_is_one_line(tmp_path):
+    nested: list = []
+    for _ in range(100_000):
+        nested = [nested]
+    project = make_project()
+    project.runs[0].run.params["deep"] = nested
+    with pytest.raises(ProjectError, match=r"^p\.pdewb: cannot save: a parameter is nested too deeply$"):
+        save_project(tmp_path / "p.pdewb", project)
 
 
 # ---------------------------------------------------------------------------- timing (run with PDEWB_BENCH=1 -s)
@@ -511,7 +678,7 @@ def test_measure_stored_versus_deflated(tmp_path):
     xy = np.random.default_rng(0).random((n, 2))
     shape = np.sin(np.pi * xy[:, 0]) * np.sin(np.pi * xy[:, 1])
     frames = [Frame(i, 0.01 * i, {"u": Field("u", shape * np.exp(-0.01 * i))}) for i in range(n_frames)]
-    project = Project("sample:x", [RunEntry("big", Run("fem.heat", {}, RunStatus.SUCCEEDED, frames))])
+    project = Project([ProjectMesh("sample:x")], [RunEntry("big", Run("fem.heat", {}, RunStatus.SUCCEEDED, frames))])
     print()
     for compress in (False, True):
         path = tmp_path / f"big{int(compress)}.pdewb"

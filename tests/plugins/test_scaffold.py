@@ -54,3 +54,39 @@ def test_an_existing_folder_is_never_overwritten(tmp_path, capsys):
     assert main(["plugins", "new", "taken", "--kind", "solver", "--dir", str(tmp_path)]) == 2
     assert "already exists and is not empty" in capsys.readouterr().err
     assert (tmp_path / "taken" / "mine.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("import", "is a Python keyword"),
+    ("class", "is a Python keyword"),
+    ("json", "is a standard-library module"),
+    ("numpy", "is already an installed module"),
+    ("workbench", "is already an installed module"),
+])
+def test_names_whose_package_cannot_be_imported_as_itself_are_refused(tmp_path, name, problem):
+    with pytest.raises(PluginError, match=f"'{name}' is not a usable plugin name: its package '{name}' {problem}"):
+        create_plugin(name, "solver", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_write_leaves_no_package_and_no_temporary(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from workbench.io.atomic import OutputError
+
+    real_write_text, written = Path.write_text, []
+
+    def fails_on_the_third_file(self, *args, **kwargs):
+        written.append(self)
+        if len(written) == 3:
+            raise OSError(28, "No space left on device")
+        return real_write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", fails_on_the_third_file)
+    with pytest.raises(OutputError, match=r"cannot create .*my-solvers: disk full; nothing was written"):
+        create_plugin("my-solvers", "solver", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(Path, "write_text", real_write_text)
+    (tmp_path / "my-solvers").mkdir()  # an empty folder made for it is fine
+    created = create_plugin("my-solvers", "solver", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my-solvers"] and all(p.exists() for p in created.files)

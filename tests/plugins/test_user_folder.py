@@ -85,3 +85,37 @@ def test_an_unreadable_plugins_json_is_kept_aside_and_the_host_starts():
     config.disabled.add("fem")
     config.save()
     assert PluginConfig.load().disabled == {"fem"}
+
+
+def test_a_config_folder_that_is_a_file_is_said_so_and_nothing_is_moved(tmp_path, monkeypatch, caplog, capsys):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("mine")
+    monkeypatch.setenv("PDEWB_CONFIG_DIR", str(blocker))
+    assert load_plugins(safe_mode=False).solver("fem.heat")
+    assert f"the config folder {blocker} is a file, not a folder" in caplog.text
+    assert "kept as" not in caplog.text
+    assert main(["plugins", "disable", "samples"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == (f"pdewb: error: cannot save plugin settings: the config folder {blocker} is a file, "
+                     "not a folder (move it, or point PDEWB_CONFIG_DIR elsewhere)")
+    assert blocker.read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["not-a-folder"]
+
+
+def test_a_plugins_json_that_is_a_folder_is_left_where_it_is(caplog):
+    folder = Path(os.environ["PDEWB_CONFIG_DIR"]) / "plugins.json"
+    folder.mkdir(parents=True)
+    assert PluginConfig.load().disabled == set()
+    assert "it is a folder, not a file" in caplog.text and "kept as" not in caplog.text
+    assert folder.is_dir() and not folder.with_name("plugins.json.unreadable").exists()
+
+
+def test_entries_of_the_wrong_type_are_dropped():
+    config_file = Path(os.environ["PDEWB_CONFIG_DIR"]) / "plugins.json"
+    config_file.parent.mkdir(parents=True)
+    config_file.write_text(json.dumps({"disabled": "samples", "installed": {"x": 5, "y": {"source": "index: z"}}}))
+    config = PluginConfig.load()
+    assert config.disabled == set()  # not {"s", "a", "m", ...}
+    assert config.installed == {"y": {"source": "index: z"}}
+    config_file.write_text(json.dumps({"disabled": ["samples", 3, ["x"]]}))
+    assert PluginConfig.load().disabled == {"samples"}
+    assert {r.name: r for r in load_plugins(safe_mode=False).records}["samples"].status == "skipped"

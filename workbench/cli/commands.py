@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..compute.runner import build_problem, run_solver
 from ..core.errors import ParamError, ScenarioError
-from ..core.events import Event, LogMessage, Progress
+from ..core.events import Event, Frame, LogMessage, Progress
+from ..core.interrupts import EXIT_INTERRUPTED, EXIT_TERMINATED
 from ..core.metrics import relative_l2
 from ..core.problem import BoundaryCondition
 from ..core.run import Run, RunStatus
 from ..io.meshes import open_mesh
 from ..io.scenario import Scenario, load_scenario
-from ..io.series import write_pvd_series
+from ..io.series import SeriesExists, SeriesWriter
 from ..plugins.host import load_plugins
-from .report import print_json, print_table
+from .report import print_error, print_json, print_table
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_CANCELLED = 0, 2, 130
 
@@ -47,12 +49,12 @@ def info(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     scenario = _scenario_from_args(args)
     out = Path(args.out) if args.out else scenario.output_directory or Path("results") / scenario.solver
-    result, pvd = _run_scenario(scenario, out, quiet=args.quiet or args.json)
-    return _report_run(args, result, pvd)
+    result, output = _run_scenario(scenario, out, quiet=args.quiet or args.json, overwrite=args.overwrite)
+    return _report_run(args, result, output)
 
 
 def datagen(args: argparse.Namespace) -> int:
-    """Generate (or resume) a data set; Ctrl-C keeps the partial file for the next run."""
+    """Generate (or resume) a data set; Ctrl-C and SIGTERM keep the samples so far for the next run."""
     from ..compute.torch_context import job_context
     from ..io.datasets import DatasetInterrupted, generate_dataset
 
@@ -76,9 +78,10 @@ def datagen(args: argparse.Namespace) -> int:
     except DatasetInterrupted as stop:
         if printer.interactive and not quiet:
             print(file=sys.stderr)
-        print(f"pdewb: interrupted after {stop.completed} of {stop.samples} samples; run the same command to resume",
+        cause = "terminated (SIGTERM)" if stop.terminated else "interrupted"
+        print(f"pdewb: {cause} after {stop.completed} of {stop.samples} samples; run the same command to resume",
               file=sys.stderr)
-        return EXIT_CANCELLED
+        return EXIT_TERMINATED if stop.terminated else EXIT_CANCELLED
     if args.json:
         print_json(summary.describe())
         return EXIT_OK
@@ -102,7 +105,7 @@ def demo(args: argparse.Namespace) -> int:
     quiet = args.quiet or args.json
     host = load_plugins()
     mesh = open_mesh(scenario.mesh, host)
-    heat, pvd = _run_scenario(scenario, Path(args.out), quiet=quiet, host=host, mesh=mesh)
+    heat, output = _run_scenario(scenario, Path(args.out), quiet=quiet, overwrite=args.overwrite, host=host, mesh=mesh)
     if heat.status is RunStatus.SUCCEEDED:
         steady_solver = host.solver("fem.poisson")
         steady = run_solver(steady_solver, build_problem(steady_solver, mesh, {"source": "0"}, scenario.boundary))
@@ -110,7 +113,7 @@ def demo(args: argparse.Namespace) -> int:
             final, limit = heat.frames[-1].fields["u"].values, steady.frames[-1].fields["u"].values
             heat.metrics["relative_l2_to_steady_state"] = relative_l2(mesh, final, limit)
             heat.metrics["steady_state_solve_s"] = steady.timings["wall_s"]
-    return _report_run(args, heat, pvd)
+    return _report_run(args, heat, output)
 
 
 def _scenario_from_args(args: argparse.Namespace) -> Scenario:
@@ -141,7 +144,22 @@ def _parse_assignment(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def _run_scenario(scenario: Scenario, out: Path, quiet: bool, host=None, mesh=None) -> tuple[Run, Path | None]:
+class _Output(NamedTuple):
+    """The series a run left: its PVD (None when nothing was written) and how many frames it holds."""
+
+    pvd: Path | None
+    frames: int
+
+
+def _run_scenario(scenario: Scenario, out: Path, quiet: bool, overwrite: bool = False, host=None,
+                  mesh=None) -> tuple[Run, _Output]:
+    """Run the scenario, streaming each frame to disk as it comes; the series appears whole when the run ends.
+
+    An existing series is refused before the run starts unless ``overwrite``.
+    Whatever ends the run (success, failure, Ctrl-C, SIGTERM) the frames recorded
+    so far become the series; a full disk raises one line and keeps the previous
+    series (see :class:`~workbench.io.series.SeriesWriter`).
+    """
     host = host or load_plugins()
     solver = host.runnable(scenario.solver)
     if mesh is None and not solver.grid:
@@ -149,41 +167,73 @@ def _run_scenario(scenario: Scenario, out: Path, quiet: bool, host=None, mesh=No
             raise ScenarioError(f"'{solver.id}' solves on a mesh: give --mesh (a file or sample:ID)")
         mesh = open_mesh(scenario.mesh, host, base=scenario.base)
     problem = build_problem(solver, mesh, scenario.parameters, scenario.boundary)
-    mesh = problem.mesh
-    result = run_solver(solver, problem, on_event=None if quiet else _ProgressPrinter(solver.id))
-    pvd = write_pvd_series(out, solver.id.replace(".", "-"), mesh, result.frames) if result.frames else None
-    return result, pvd
+    printer = None if quiet else _ProgressPrinter(solver.id)
+    try:
+        with SeriesWriter(out, solver.id.replace(".", "-"), problem.mesh, overwrite=overwrite,
+                          what="pdewb run") as series:
+            result = run_solver(solver, problem, on_event=_streaming(series, printer))
+            if series.failure is not None:  # the disk, not the solver, ended the run
+                raise series.failure
+            if result.status is RunStatus.CANCELLED:
+                for frame in result.frames[series.frames:]:  # recorded just before the interrupt, not yet written
+                    series.add(frame)
+            pvd = series.commit() if series.frames else None
+    except SeriesExists as exists:
+        raise SeriesExists(f"{exists}; add --overwrite to replace it") from None
+    return result, _Output(pvd, series.frames)
 
 
-def _report_run(args: argparse.Namespace, result: Run, pvd: Path | None) -> int:
-    status = {RunStatus.SUCCEEDED: EXIT_OK, RunStatus.CANCELLED: EXIT_CANCELLED}.get(result.status, EXIT_RUN_FAILED)
+def _streaming(series: SeriesWriter, printer: Callable[[Event], None] | None) -> Callable[[Event], None]:
+    def on_event(event: Event) -> None:
+        if isinstance(event, Frame):
+            series.add(event)
+        if printer is not None:
+            printer(event)
+
+    return on_event
+
+
+def _exit_status(result: Run) -> int:
+    if result.status is RunStatus.SUCCEEDED:
+        return EXIT_OK
+    if result.status is RunStatus.CANCELLED:
+        return EXIT_TERMINATED if result.terminated else EXIT_INTERRUPTED
+    return EXIT_RUN_FAILED
+
+
+def _report_run(args: argparse.Namespace, result: Run, output: _Output) -> int:
+    status = _exit_status(result)
+    if result.status is RunStatus.FAILED:  # with --json too: exit 2 always comes with its one line
+        saved = f"; {output.frames} frame(s) before the failure saved to {output.pvd}" if output.pvd else ""
+        print_error(f"run failed: {result.error}{saved}")
     if args.json:
-        print_json(_run_summary(result, pvd))
+        print_json(_run_summary(result, output))
         return status
     if result.status is RunStatus.FAILED:
-        saved = f"; {len(result.frames)} frame(s) before the failure saved to {pvd}" if pvd else ""
-        print(f"pdewb: error: run failed: {result.error}{saved}", file=sys.stderr)
         return status
-    rows = [("status", result.status.value), ("frames", len(result.frames)),
+    rows = [("status", result.status.value + (" (SIGTERM)" if result.terminated else "")),
+            ("frames", len(result.frames)),
             ("time span", f"{result.times[0]:g} .. {result.times[-1]:g}" if result.frames else "-"),
             ("wall time", f"{result.timings.get('wall_s', 0.0):.3f} s")]
     rows += [(name, f"{value:.4g}") for name, value in result.metrics.items()]
-    rows.append(("output", str(pvd) if pvd else "-"))
+    rows.append(("output", str(output.pvd) if output.pvd else "-"))
     print_table([result.solver_id, ""], rows)
     return status
 
 
-def _run_summary(result: Run, pvd: Path | None) -> dict[str, Any]:
+def _run_summary(result: Run, output: _Output) -> dict[str, Any]:
     return {
         "solver": result.solver_id,
         "status": result.status.value,
+        "terminated": result.terminated,
         "error": result.error,
         "parameters": {k: v for k, v in result.params.items()},
         "frames": len(result.frames),
         "times": result.times.tolist(),
         "timings": result.timings,
         "metrics": result.metrics,
-        "output": str(pvd) if pvd else None,
+        "output": str(output.pvd) if output.pvd else None,
+        "frames_written": output.frames,
     }
 
 

@@ -10,16 +10,21 @@ nor torch unless the chosen plugin does.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-from collections.abc import Sequence
 
-from .. import __version__
-from ..core.errors import WorkbenchError
-from ..core.interrupts import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, terminate_as_interrupt
-from . import commands, plugin_commands, surrogate_commands
-from .report import reserved_stdout
+try:
+    import argparse
+    import os
+    from collections.abc import Sequence
+
+    from .. import __version__
+    from ..core.errors import WorkbenchError
+    from ..core.interrupts import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, terminate_as_interrupt
+    from . import arguments, commands, plugin_commands, surrogate_commands
+    from .report import print_error, reserved_stdout
+except KeyboardInterrupt:  # Ctrl-C while Python is still loading numpy and friends: nothing has started
+    print("pdewb: interrupted", file=sys.stderr)
+    raise SystemExit(130) from None
 
 EXIT_USER_ERROR = 2
 
@@ -58,17 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--bc", action="append", default=[], metavar="TAG=KIND:VALUE", help="boundary condition, e.g. hole=dirichlet:1"
     )
     run.add_argument("--out", help="output folder (default: the scenario's, else results/SOLVER)")
+    run.add_argument("--overwrite", action="store_true", help="replace the series already in the output folder")
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
     run.set_defaults(handler=commands.run)
 
     datagen = sub.add_parser("datagen", parents=[common], help="generate a seeded HDF5 training data set")
     datagen.add_argument("--solver", required=True, help="solver id with a data set generator, e.g. darcy.fd")
-    datagen.add_argument("--samples", required=True, type=int, metavar="N", help="number of samples")
-    datagen.add_argument("--batch", type=int, default=32, metavar="B", help="samples per batch (default 32)")
-    datagen.add_argument("--seed", type=int, default=0, metavar="S", help="base seed (default 0)")
+    datagen.add_argument("--samples", required=True, type=arguments.count, metavar="N", help="number of samples")
+    datagen.add_argument("--batch", type=arguments.count, default=32, metavar="B",
+                         help="samples per batch (default 32)")
+    datagen.add_argument("--seed", type=int, default=0, metavar="S", help="base seed, 0 to 2^63-1 (default 0)")
     datagen.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="set a parameter")
     datagen.add_argument("--out", required=True, metavar="PATH.h5", help="output HDF5 file")
-    datagen.add_argument("--overwrite", action="store_true", help="replace an existing file (or partial file)")
+    datagen.add_argument("--overwrite", action="store_true",
+                         help="replace an existing file; discard a partial state of other settings")
     datagen.add_argument("--quiet", action="store_true", help="no progress on stderr")
     datagen.set_defaults(handler=commands.datagen)
 
@@ -83,9 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     compare = sub.add_parser("compare", parents=[common], help="surrogate versus reference on held-out samples")
     compare.add_argument("--model", required=True, metavar="PATH.safetensors", help="trained surrogate checkpoint")
     compare.add_argument("--data", required=True, metavar="PATH.h5", help="test data set (other seeds than training)")
-    compare.add_argument("--samples", type=int, metavar="N", help="use the first N samples (default: all)")
-    compare.add_argument("--batch", type=int, default=32, metavar="B", help="queries per call when batched (32)")
-    compare.add_argument("--repeats", type=int, default=3, metavar="R", help="timing repeats (median; default 3)")
+    compare.add_argument("--samples", type=arguments.count, metavar="N", help="use the first N samples (default: all)")
+    compare.add_argument("--batch", type=arguments.count, default=32, metavar="B",
+                         help="queries per call when batched (32)")
+    compare.add_argument("--repeats", type=arguments.count, default=3, metavar="R",
+                         help="timing repeats (median; default 3)")
     compare.set_defaults(handler=surrogate_commands.compare)
 
     model = sub.add_parser("model", parents=[common], help="inspect surrogate checkpoints")
@@ -107,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", parents=[common], help="solve the heat equation on a sample mesh")
     demo.add_argument("--out", default="results/demo", help="output folder (default: results/demo)")
+    demo.add_argument("--overwrite", action="store_true", help="replace the series already in the output folder")
     demo.add_argument("--quiet", action="store_true", help="no progress on stderr")
     demo.set_defaults(handler=commands.demo)
     return parser
@@ -120,13 +131,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.json = getattr(args, "json", False)
             return args.handler(args)
     except WorkbenchError as error:
-        print(f"pdewb: error: {_one_line(error)}", file=sys.stderr)
+        print_error(_one_line(error))
         return EXIT_USER_ERROR
     except BrokenPipeError:  # output piped into `head` and friends: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as error:  # full disk, permissions, ...: the user's environment, not a bug
-        print(f"pdewb: error: {_one_line(error)}", file=sys.stderr)
+        print_error(_one_line(error))
         return EXIT_USER_ERROR
     except Terminated:
         print("pdewb: terminated (SIGTERM)", file=sys.stderr)
@@ -135,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("pdewb: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except MemoryError:
-        print("pdewb: error: not enough memory for this request (a size or count too large?)", file=sys.stderr)
+        print_error("not enough memory for this request (a size or count too large?)")
         return EXIT_USER_ERROR
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ..core.errors import PluginError
 from ..plugins import installer
-from ..plugins.host import ENTRY_POINT_GROUP, normalise_distribution, discover_entry_points, is_in_folder, load_plugins
+from ..plugins.discovery import ENTRY_POINT_GROUP, discover_entry_points, is_in_folder, normalise_distribution
+from ..plugins.host import PluginRecord, load_plugins
 from ..plugins.userconfig import PluginConfig, plugin_folder
 from .report import print_json, print_table, print_text
 
@@ -65,13 +66,15 @@ def list_plugins(args: argparse.Namespace) -> int:
                     "contributions": [c.describe() for r in host.records for c in r.contributions],
                     "plugin_folder": str(plugin_folder())})
         return EXIT_OK
-    rows = [
-        (r.name, r.distribution or "-", r.version or "-", r.status,
-         ", ".join(c.id for c in r.contributions) or (r.error or "-"), r.origin)
-        for r in host.records
-    ]
+    rows = [(r.name, r.distribution or "-", r.version or "-", r.status, _detail(r), r.origin) for r in host.records]
     print_table(["plugin", "distribution", "version", "status", "contributions / reason", "origin"], rows)
     return EXIT_OK
+
+
+def _detail(record: PluginRecord) -> str:
+    """Its contributions, or why it did not load; then what else the user should know (it is slow)."""
+    main = ", ".join(c.id for c in record.contributions) or record.error or "-"
+    return "; ".join([main, *record.notes])
 
 
 def install_plugin(args: argparse.Namespace) -> int:
@@ -165,10 +168,13 @@ def _distribution_of(name: str) -> metadata.Distribution:
     """The installed plugin distribution named ``name`` (or providing the plugin ``name``)."""
     for entry_point in discover_entry_points():
         dist = entry_point.dist
-        if dist is not None and name in {entry_point.name, dist.metadata["Name"]} | {normalise_distribution(dist.metadata["Name"])}:
+        distribution = (dist.metadata["Name"] or "") if dist is not None else ""
+        if distribution and name in {entry_point.name, distribution, normalise_distribution(distribution)}:
             return dist
-    if normalise_distribution(name) in {normalise_distribution(d.metadata["Name"] or "") for d in metadata.distributions()}:
-        raise PluginError(f"'{name}' is installed but is not a PDE Workbench plugin (no '{ENTRY_POINT_GROUP}' entry point)")
+    installed = {normalise_distribution(d.metadata["Name"] or "") for d in metadata.distributions()}
+    if normalise_distribution(name) in installed:
+        raise PluginError(f"'{name}' is installed but is not a PDE Workbench plugin "
+                          f"(no '{ENTRY_POINT_GROUP}' entry point)")
     raise PluginError(f"no installed plugin '{name}' (see 'pdewb plugins list')")
 
 

@@ -9,35 +9,69 @@ from typing import Any
 import numpy as np
 
 from ..core.events import Event, Scalars
+from ..core.interrupts import EXIT_TERMINATED
 from ..core.run import RunStatus
 from ..io.checkpoints import read_checkpoint_document
 from ..plugins.contributions import SurrogateContribution
 from ..plugins.host import load_plugins
 from .commands import EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, _parse_assignment, _ProgressPrinter
-from .report import print_json, print_table
+from .report import print_error, print_json, print_table
 
 
 def train(args: argparse.Namespace) -> int:
-    """Train a surrogate on a data set; Ctrl-C stops early and keeps the best checkpoint."""
-    from ..compute.training import train_surrogate, training_request
+    """Train a surrogate on a data set; Ctrl-C stops early and keeps the best checkpoint.
+
+    The outcome is what happened to the checkpoint: written (the table or JSON of
+    what it holds), or not written (a Ctrl-C or failure before the first epoch
+    ended; any older file at the path is left alone and not reported as this
+    training's). Exit 0, 2 (failed), 130 (Ctrl-C) or 143 (SIGTERM).
+    """
+    from ..compute.training import file_version, train_surrogate, training_request
 
     host = load_plugins()
     surrogate = host.get(args.surrogate, SurrogateContribution)
     request = training_request(surrogate, args.data, args.out, dict(_parse_assignment(t) for t in args.set))
+    checkpoint, before = request.checkpoint, file_version(request.checkpoint)
     quiet = args.quiet or args.json
     result = train_surrogate(surrogate, request, on_event=None if quiet else _TrainingPrinter(surrogate.id))
-    status = {RunStatus.SUCCEEDED: EXIT_OK, RunStatus.CANCELLED: EXIT_CANCELLED}.get(result.status, EXIT_RUN_FAILED)
+    written = file_version(checkpoint) not in (None, before)
+    status = _training_exit_status(result)
     if result.status is RunStatus.FAILED:
-        print(f"pdewb: error: training failed: {result.error}", file=sys.stderr)
+        kept = f"; the best epoch's checkpoint is in {checkpoint}" if written else ""
+        print_error(f"training failed: {result.error}{kept}")
         return status
-    document = read_checkpoint_document(args.out)
+    stopped = _stop_reason(result)
+    if not written:
+        if stopped:
+            print(f"pdewb: {stopped} before the first epoch ended: no checkpoint written", file=sys.stderr)
+            return status
+        print_error(f"{surrogate.id} finished training but wrote no checkpoint to {checkpoint}")
+        return EXIT_RUN_FAILED
+    if stopped:
+        print(f"pdewb: {stopped}: the best epoch's checkpoint is in {checkpoint}", file=sys.stderr)
+    document = read_checkpoint_document(checkpoint)
     if args.json:
-        print_json({"status": result.status.value, "checkpoint": str(args.out), "document": document,
+        print_json({"status": result.status.value, "checkpoint": str(checkpoint), "document": document,
                     "curves": result.curves})
         return status
     print_table([surrogate.id, ""], _document_rows(document) + [("status", result.status.value),
-                                                                ("checkpoint", str(args.out))])
+                                                                ("checkpoint", str(checkpoint))])
     return status
+
+
+def _stop_reason(result) -> str:
+    """'interrupted' (Ctrl-C or a cancel), 'terminated (SIGTERM)', or '' for a run that was not stopped."""
+    if result.status is not RunStatus.CANCELLED:
+        return ""
+    return "terminated (SIGTERM)" if getattr(result, "terminated", False) else "interrupted"
+
+
+def _training_exit_status(result) -> int:
+    """0 succeeded, 130 cancelled (Ctrl-C), 143 cancelled by SIGTERM, 2 failed."""
+    if result.status is RunStatus.CANCELLED:
+        # Run.terminated: jobs.execute records whether SIGTERM (not Ctrl-C) ended the run
+        return EXIT_TERMINATED if getattr(result, "terminated", False) else EXIT_CANCELLED
+    return EXIT_OK if result.status is RunStatus.SUCCEEDED else EXIT_RUN_FAILED
 
 
 def compare(args: argparse.Namespace) -> int:
@@ -85,6 +119,7 @@ def model_info(args: argparse.Namespace) -> int:
 
 def predict(args: argparse.Namespace) -> int:
     """A grid-trained surrogate's answer on a user's mesh, written as VTU with the resampling report."""
+    from ..compute.input_ranges import trained_input_range
     from ..compute.torch_context import job_context
     from ..core.errors import ParamError
     from ..core.events import Frame
@@ -105,19 +140,23 @@ def predict(args: argparse.Namespace) -> int:
     else:
         stored = ", ".join(sorted(mesh.point_data)) or "none"
         raise ParamError(f"{args.mesh} has no point field '{args.input_field}' (point fields: {stored})")
+    input_range = trained_input_range(host, document)
     with job_context(contribution.requires) as device:
         surrogate = contribution.load_checkpoint(args.model, device)
         if not hasattr(surrogate, "predict_on_mesh"):
             raise ParamError(f"{contribution.id} does not predict on meshes")
-        prediction = surrogate.predict_on_mesh(mesh, values, "point", resolution_check=not args.no_resolution_check)
+        prediction = surrogate.predict_on_mesh(mesh, values, "point", resolution_check=not args.no_resolution_check,
+                                               input_range=input_range)
     fields = {name: Field(name, np.asarray(values, dtype=np.float64), "point"), **prediction.fields()}
     write_vtu(args.out, mesh, Frame(0, 0.0, fields))
     report = prediction.report.to_dict()
     if args.json:
         print_json({"model": str(args.model), "mesh": str(args.mesh), "out": str(args.out), "device": str(device),
-                    "fields": sorted(fields), "resampling": report})
+                    "fields": sorted(fields), "trained_input_range": input_range, "resampling": report})
         return EXIT_OK
+    trained = "; ".join(f"[{low:g}, {high:g}]" for low, high in input_range) if input_range else "not recorded"
     rows = [("surrogate", contribution.id), ("mesh", f"{args.mesh}: {mesh.n_points} points"),
+            ("input range trained on (checked)" if input_range else "input range trained on", trained),
             ("fields written", f"{', '.join(sorted(fields))} -> {args.out}")]
     rows += [(f"resampling: {key.replace('_', ' ')}", _number(value)) for key, value in report.items()]
     print_table(["prediction on a mesh", ""], rows)
@@ -133,15 +172,21 @@ def _document_rows(document: dict[str, Any]) -> list[tuple[str, Any]]:
     architecture = document.get("architecture", {})
     rows = [("surrogate", document.get("surrogate")),
             ("learned from", f"{task.get('solver')} {task.get('solver_version', '')}".strip()),
-            ("grid", "x".join(map(str, task.get("grid", [])))),
+            ("grid", "x".join(map(str, grid)) if isinstance(grid := task.get("grid", []), list) else grid),
             ("architecture", ", ".join(f"{k}={v}" for k, v in architecture.items()))]
     if "parameters" in document:
-        rows.append(("parameters", f"{document['parameters']:,}"))
+        rows.append(("parameters", _formatted(document["parameters"], ",")))
     if training:
-        rows.append(("training", f"{training.get('epochs_run')} epochs in {training.get('seconds', 0.0):.1f} s, "
+        seconds = _formatted(training.get("seconds", 0.0), ".1f")
+        rows.append(("training", f"{training.get('epochs_run')} epochs in {seconds} s, "
                                  f"best epoch {training.get('best_epoch')}"))
     rows += [(name, f"{value:.4g}" if isinstance(value, float) else value) for name, value in metrics.items()]
     return rows
+
+
+def _formatted(value: Any, spec: str) -> str:
+    """A number of the (untrusted) document in ``spec``; anything else as it is."""
+    return format(value, spec) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
 
 
 def _error_growth(errors: list[float]) -> str:

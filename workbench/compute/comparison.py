@@ -5,10 +5,15 @@ samples from their stored seeds with the solver's own data-set generator (so bot
 sides answer the same queries, on the same device), and checks that it reproduces
 the stored solutions. Timings are medians over repeats after one warm-up call:
 "single" answers one query at a time, "batched" answers ``batch`` queries per call.
+
+Nothing is scored that is not a number: a data set with NaN or infinite values is
+refused before any prediction, and so is a non-finite prediction error or a
+regenerated reference solution that is not finite (:mod:`workbench.core.finite`).
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable, Mapping
@@ -25,6 +30,8 @@ from ..core.comparison import (
     speedup,
     summarize_errors,
 )
+from ..core.errors import ParamError
+from ..core.finite import require_finite, require_finite_samples
 from ..io.checkpoints import read_checkpoint_document, surrogate_of
 from ..io.datasets import read_dataset
 from ..plugins.contributions import SurrogateContribution
@@ -32,6 +39,8 @@ from ..plugins.host import PluginHost
 from .torch_context import job_context
 
 TIMED_SINGLE_QUERIES = 8
+#: More timing repeats than this only make the command run long: the median has long settled.
+MAX_REPEATS = 1000
 
 
 @dataclass
@@ -104,14 +113,25 @@ def compare_surrogate(
     batch: int = 32,
     repeats: int = 3,
 ) -> SurrogateComparison:
-    """Evaluate the surrogate in ``checkpoint`` against the reference on the samples of ``dataset``."""
+    """Evaluate the surrogate in ``checkpoint`` against the reference on the samples of ``dataset``.
+
+    ``samples`` (default: all), ``batch`` and ``repeats`` must be at least 1 (ParamError);
+    ``samples`` may not exceed what the data set holds, ``repeats`` ``MAX_REPEATS``. ``batch`` is capped at the
+    sample count (a batch cannot hold more queries than there are); the result reports
+    the batch used.
+    """
+    for name, value in (("samples", samples), ("batch", batch), ("repeats", repeats)):
+        _require_count(name, value)
+    if repeats > MAX_REPEATS:
+        raise ParamError(f"repeats = {repeats} is more than {MAX_REPEATS}: the median of the timings has long settled")
     document = read_checkpoint_document(checkpoint)
     contribution = host.get(surrogate_of(checkpoint, document), SurrogateContribution)
     arrays, metadata = read_dataset(dataset)
-    count = len(metadata["seed"]) if samples is None else min(int(samples), len(metadata["seed"]))
+    count = _sample_count(dataset, len(metadata["seed"]), samples)
     arrays = {name: values[:count] for name, values in arrays.items()}
     seeds = np.asarray(metadata["seed"][:count])
-    batch = max(1, min(int(batch), count))
+    require_finite_samples(arrays, str(dataset), seeds)
+    batch = min(int(batch), count)
     with job_context(contribution.requires) as device:
         surrogate = contribution.load_checkpoint(checkpoint, device)
         inputs, targets = surrogate.pairs(arrays, metadata)
@@ -119,18 +139,36 @@ def compare_surrogate(
         surrogate_seconds = time_queries(lambda s: surrogate.predict(inputs[s]), count, batch, repeats)
         rollout_errors = _rollout_errors(surrogate, arrays, metadata)
     errors = relative_l2_per_sample(predictions, targets)
+    summary = summarize_errors(errors, f"{contribution.id}'s relative L2 error")
     attributes = metadata["attributes"]
     solver = host.solver(attributes["solver"])
     reference_seconds, reproduction = time_reference(solver, attributes["params"], seeds, arrays, count, batch, repeats)
     return SurrogateComparison(
         surrogate_id=contribution.id, solver_id=solver.id, checkpoint=Path(checkpoint), dataset=Path(dataset),
         device=str(device or "cpu"), trained_grid=list(surrogate.document["task"]["grid"]),
-        tested_grid=list(targets.shape[2:]), seeds=seeds, errors=errors, summary=summarize_errors(errors),
+        tested_grid=list(targets.shape[2:]), seeds=seeds, errors=errors, summary=summary,
         batch=batch, surrogate_seconds=surrogate_seconds, reference_seconds=reference_seconds,
         setup_seconds=_setup_seconds(surrogate.document), reference_reproduction_error=reproduction,
         predictions=predictions, targets=targets,
         rollout_errors=rollout_errors,
     )
+
+
+def _require_count(name: str, value: Any) -> None:
+    """ParamError unless ``value`` is None (the default) or an integer >= 1."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ParamError(f"{name} must be a whole number of at least 1, got {value!r}")
+
+
+def _sample_count(dataset: str | Path, stored: int, samples: int | None) -> int:
+    """How many samples to compare on: all stored, or the first ``samples`` (which must exist)."""
+    if stored == 0:
+        raise ParamError(f"{dataset} holds no samples")
+    if samples is not None and samples > stored:
+        raise ParamError(f"samples = {samples}, but {dataset} holds {stored} sample{'s' * (stored > 1)}")
+    return stored if samples is None else int(samples)
 
 
 def _rollout_errors(surrogate, arrays: Mapping[str, np.ndarray], metadata: Mapping[str, Any]) -> list[float] | None:
@@ -146,10 +184,13 @@ def _predict_in_batches(predict: Callable[[np.ndarray], np.ndarray], inputs: np.
 
 
 def time_queries(answer: Callable[[slice], Any], count: int, batch: int, repeats: int) -> dict[str, float]:
-    """Seconds per query: one query per call (median over a few queries), and ``batch`` per call."""
+    """Seconds per query: one query per call (median over a few queries), and ``batch`` per call.
+
+    ``count``, ``batch`` and ``repeats`` are at least 1 (checked by the callers).
+    """
     answer(slice(0, 1))  # warm-up: first-call allocations, lazy initialisation
     singles = [_seconds(answer, slice(i, i + 1)) for i in range(min(count, TIMED_SINGLE_QUERIES))]
-    batched = [_seconds(answer, slice(0, batch)) / batch for _ in range(max(1, repeats))]
+    batched = [_seconds(answer, slice(0, batch)) / batch for _ in range(repeats)]
     return {"single": statistics.median(singles), "batched": statistics.median(batched)}
 
 
@@ -161,25 +202,37 @@ def _seconds(answer: Callable[[slice], Any], queries: slice) -> float:
 
 def time_reference(solver, params: Mapping[str, Any], seeds: np.ndarray, stored: Mapping[str, np.ndarray],
                    count: int, batch: int, repeats: int) -> tuple[dict[str, float], float]:
-    """Reference seconds per query, and the largest relative difference from the stored solutions."""
+    """Reference seconds per query, and the largest relative difference from the stored solutions.
+
+    The difference of field f is max |f_regenerated - f_stored| / max |f_stored| over
+    the first ``batch`` samples. A regenerated field that is not finite is refused
+    (NonFiniteError): its difference would be NaN, which a max() can silently drop.
+    The difference is NaN only when no regenerated field is stored (nothing to check).
+    """
     generate, _ = solver.dataset_functions()
     with job_context(solver.requires) as device:
         regenerated = generate(params, seeds[:batch], device)
         seconds = time_queries(lambda s: generate(params, seeds[s], device), count, batch, min(repeats, 2))
-    differences = [
-        float(np.max(np.abs(regenerated[name] - stored[name][:batch])) / max(float(np.max(np.abs(stored[name]))), 1e-300))
-        for name in regenerated if name in stored
-    ]
+    differences = []
+    for name in regenerated:
+        if name in stored:
+            require_finite(regenerated[name], f"the reference solver {solver.id}'s regenerated field '{name}'")
+            scale = max(float(np.max(np.abs(stored[name]))), 1e-300)
+            differences.append(float(np.max(np.abs(regenerated[name] - stored[name][:batch]))) / scale)
     return seconds, max(differences, default=float("nan"))
 
 
 def _setup_seconds(document: Mapping[str, Any]) -> dict[str, float]:
-    """Data generation plus training time, when the checkpoint recorded both."""
-    data = document.get("task", {}).get("generation_seconds")
-    training = document.get("training", {}).get("seconds")
-    if data is None or training is None:
+    """Data generation plus training time, when the checkpoint recorded both as durations.
+
+    Anything else (missing, negative, not finite, not a number: a tampered or foreign file)
+    leaves the setup cost unknown, so no break-even is claimed from it.
+    """
+    recorded = {"data": document.get("task", {}).get("generation_seconds"),
+                "training": document.get("training", {}).get("seconds")}
+    if not all(type(v) in (int, float) and math.isfinite(v) and 0 <= v < 1e12 for v in recorded.values()):
         return {}
-    return {"data": float(data), "training": float(training)}
+    return {name: float(value) for name, value in recorded.items()}
 
 
 def _finite_or_none(value: Any) -> Any:

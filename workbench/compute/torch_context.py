@@ -21,6 +21,7 @@ import threading
 from collections.abc import Iterable, Iterator
 
 from ..core.device import select_device
+from ..core.errors import ParamError
 
 THREADS_ENV = "PDEWB_TORCH_THREADS"
 
@@ -71,16 +72,24 @@ def cpu_threads(count: int | None = None) -> Iterator[None]:
 
 
 def cpu_thread_count() -> int:
-    """``PDEWB_TORCH_THREADS`` if set to a positive integer, else 1."""
+    """``PDEWB_TORCH_THREADS`` if set, else 1: a whole number from 1 to the machine's CPU count.
+
+    Anything else is a one-line ParamError naming the variable. More threads than
+    CPUs never helps (see the module docstring), and an absurd count is worse than
+    slow: ``PDEWB_TORCH_THREADS=100000`` made torch's thread pool crash the
+    process (a segmentation fault, which no ``except`` can catch).
+    """
     text = os.environ.get(THREADS_ENV, "").strip()
     if not text:
         return 1
+    cpus = os.cpu_count() or 1
     try:
         count = int(text)
     except ValueError:
-        raise ValueError(f"{THREADS_ENV} must be a positive integer, got {text!r}") from None
-    if count < 1:
-        raise ValueError(f"{THREADS_ENV} must be a positive integer, got {text!r}")
+        count = 0
+    if not 1 <= count <= cpus:
+        raise ParamError(f"{THREADS_ENV} must be a whole number from 1 to {cpus} (the CPUs of this machine), "
+                         f"got {text!r}")
     return count
 
 

@@ -2,8 +2,12 @@
 
 An expression is parsed with :mod:`ast` and accepted only if every node is an
 arithmetic operation, a comparison, a number, one of the coordinate/time names,
-or a call of a whitelisted numpy function. Nothing else (attributes, subscripts,
-lambdas, comprehensions, strings) can appear, so evaluating it cannot run code.
+or a call of a whitelisted numpy function with exactly its number of operands
+(no keywords). Nothing else (attributes, subscripts, lambdas, comprehensions,
+strings) can appear, so evaluating it cannot run code. Nor can it write: a numpy
+ufunc takes its output array as an extra positional argument (``sin(x, x)``
+would overwrite the caller's coordinates), so a call with more arguments than the
+function's operands is refused, and the coordinates it sees are read-only views.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ FUNCTIONS = {
         "hypot", "heaviside",
     )
 }
+#: Operands of each function: a ufunc's ``nin`` (its inputs; any further positional argument
+#: is an output array), and where(condition, a, b) takes three.
+ARITY = {name: getattr(function, "nin", 3) for name, function in FUNCTIONS.items()}
 CONSTANTS = {"pi": np.pi, "e": np.e}
 VARIABLES = ("x", "y", "z", "t")
 
@@ -53,7 +60,8 @@ class Expression:
     def __call__(self, points: np.ndarray, t: float = 0.0) -> np.ndarray:
         """Evaluate at (n, d) points and time t; always returns an (n,) float array."""
         points = np.asarray(points, dtype=np.float64)
-        coords = {name: points[:, i] if i < points.shape[1] else np.zeros(len(points)) for i, name in enumerate("xyz")}
+        coords = {name: _read_only(points[:, i] if i < points.shape[1] else np.zeros(len(points)))
+                  for i, name in enumerate("xyz")}
         namespace = {**FUNCTIONS, **CONSTANTS, **coords, "t": float(t)}
         try:
             with np.errstate(all="ignore"):
@@ -61,6 +69,13 @@ class Expression:
             return np.broadcast_to(np.asarray(value, dtype=np.float64), (len(points),)).copy()
         except Exception as error:  # noqa: BLE001
             raise ExpressionError(f"cannot evaluate '{_shown(self.text)}': {_shown(str(error), 200)}") from None
+
+
+def _read_only(column: np.ndarray) -> np.ndarray:
+    """A view that cannot be written through (the caller's points stay the caller's)."""
+    view = column.view()
+    view.flags.writeable = False
+    return view
 
 
 def _names(text: str) -> set[str]:
@@ -92,6 +107,10 @@ def _compile(text: str):
             raise ExpressionError(f"'{text}': unknown name '{node.id}' (use x, y, z, t, pi, e or a math function)")
         if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
             raise ExpressionError(f"'{text}': only math functions can be called")
+        if isinstance(node, ast.Call) and len(node.args) != ARITY[node.func.id]:
+            expected = ARITY[node.func.id]
+            raise ExpressionError(f"'{text}': {node.func.id} takes {expected} argument{'s' * (expected > 1)}, "
+                                  f"not {len(node.args)}")
         if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float)):
             raise ExpressionError(f"'{text}': only numbers are allowed as constants")
         if isinstance(node, ast.Constant):

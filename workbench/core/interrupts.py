@@ -17,7 +17,9 @@ Signal handlers exist only in the main thread; elsewhere both are no-ops.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -48,10 +50,36 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
         return
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    previous_hook, sys.unraisablehook = sys.unraisablehook, _redelivering(sys.unraisablehook)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = previous_hook
+
+
+def _redelivering(previous_hook):
+    """An unraisable hook that sends again a Ctrl-C or SIGTERM that Python had to swallow.
+
+    A handler raises in whatever code runs when the signal arrives. In a weakref
+    callback or a ``__del__`` (garbage collection runs them anywhere, h5py's object
+    registry often) the exception cannot propagate: Python prints "Exception ignored"
+    with a traceback and carries on, and the command would end as if never asked to
+    stop. Instead the signal is sent again a moment later from a helper thread, when
+    the main thread is back in ordinary code.
+    """
+
+    def hook(unraisable) -> None:
+        error = unraisable.exc_value
+        if not isinstance(error, KeyboardInterrupt):
+            previous_hook(unraisable)
+            return
+        number = error.signal_number if isinstance(error, Terminated) else signal.SIGINT
+        resend = threading.Timer(0.01, os.kill, (os.getpid(), number))
+        resend.daemon = True
+        resend.start()
+
+    return hook
 
 
 @contextlib.contextmanager

@@ -124,9 +124,8 @@ def execute(
                 on_event(event)
             if isinstance(event, Frame):
                 control.frame_delivered()
-    except KeyboardInterrupt:
-        run.status = RunStatus.CANCELLED
-        run.log.append("[info] interrupted")
+    except KeyboardInterrupt as interruption:  # Ctrl-C, or SIGTERM under terminate_as_interrupt()
+        run.interrupt(interruption)
     except PLUGIN_FAILURES as error:  # every job failure (sys.exit() included) becomes a failed run
         run.fail(error)
     finally:

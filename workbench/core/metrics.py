@@ -10,6 +10,11 @@ which is e^T M_K e with the P1 element mass matrix M_K = |K| (1 + delta_ij) / ((
 For a cell field (piecewise constant), int_K e^2 dx = |K| e_K^2.
 Vector fields add their components. A plain vector norm would weight every node
 equally however unevenly the mesh is refined; these norms do not.
+
+Non-finite values make every metric NaN (or inf for an infinite error against a
+finite reference), never 0: a NaN compares false with everything, so a ``max`` or
+an ``if scale == 0`` would otherwise read it as a perfect match. Checks that
+consume these numbers refuse them (:mod:`workbench.core.finite`).
 """
 
 from __future__ import annotations
@@ -32,26 +37,34 @@ def l2_norm(mesh: Mesh, values: np.ndarray, location: Location = "point") -> flo
     k = mesh.simplices.shape[1] - 1
     nodal = values[mesh.simplices]  # (n_simplices, k + 1, components)
     per_simplex = nodal.sum(axis=1) ** 2 + (nodal**2).sum(axis=1)
-    integral = mesh.simplex_measures @ per_simplex.sum(axis=1) / ((k + 1) * (k + 2))
-    return float(np.sqrt(max(integral, 0.0)))
+    integral = float(mesh.simplex_measures @ per_simplex.sum(axis=1) / ((k + 1) * (k + 2)))
+    if np.isnan(integral):
+        return integral
+    return float(np.sqrt(max(integral, 0.0)))  # the form is positive semi-definite: < 0 is roundoff
 
 
 def relative_l2(mesh: Mesh, estimate: np.ndarray, reference: np.ndarray, location: Location = "point") -> float:
     """||estimate - reference||_L2 / ||reference||_L2.
 
     If the reference is identically zero the ratio is undefined: the result is 0.0
-    when the estimate is zero too, and inf otherwise.
+    when the estimate is zero too, and inf otherwise. NaN when either holds a NaN
+    or the reference an infinity.
     """
-    error = l2_norm(mesh, np.asarray(estimate) - np.asarray(reference), location)
+    with np.errstate(invalid="ignore"):  # inf - inf is NaN, which is the answer
+        difference = np.asarray(estimate, dtype=np.float64) - np.asarray(reference, dtype=np.float64)
+    error = l2_norm(mesh, difference, location)
     scale = l2_norm(mesh, reference, location)
+    if np.isnan(error) or not np.isfinite(scale):
+        return float("nan")
     if scale == 0.0:
         return 0.0 if error == 0.0 else float("inf")
     return error / scale
 
 
 def max_error(estimate: np.ndarray, reference: np.ndarray) -> float:
-    """Largest pointwise error (Euclidean over components for vector fields)."""
-    difference = np.asarray(estimate, dtype=np.float64) - np.asarray(reference, dtype=np.float64)
+    """Largest pointwise error (Euclidean over components for vector fields); NaN if any error is NaN."""
+    with np.errstate(invalid="ignore"):  # inf - inf is NaN, which is the answer
+        difference = np.asarray(estimate, dtype=np.float64) - np.asarray(reference, dtype=np.float64)
     if difference.ndim > 1:
         difference = np.linalg.norm(difference.reshape(len(difference), -1), axis=1)
     return float(np.abs(difference).max(initial=0.0))

@@ -7,6 +7,7 @@ CLI can parse ``--set name=value`` with the same rules.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -27,6 +28,10 @@ class ParamSpec:
 
     ``expression`` parameters hold a formula of x, y, z and t (see
     :mod:`workbench.core.expressions`) and resolve to its text, validated.
+
+    A float parameter is finite unless ``allow_infinite`` says otherwise: ``dt = inf``
+    or ``t_end = 1e999`` (which reads as inf) is a typo, and no range check catches
+    an infinity when the spec has no bound on that side. NaN is refused always.
     """
 
     name: str
@@ -37,6 +42,7 @@ class ParamSpec:
     choices: tuple[str, ...] = ()
     units: str = ""
     help: str = ""
+    allow_infinite: bool = False
 
     def __post_init__(self) -> None:
         if self.type == "choice" and self.default not in self.choices:
@@ -62,7 +68,10 @@ class ParamSpec:
 
     def describe(self) -> dict:
         """Plain-data view, for ``--json`` output and generated forms."""
-        return {k: v for k, v in self.__dict__.items() if v not in (None, (), "")}
+        described = {k: v for k, v in self.__dict__.items() if v not in (None, (), "")}
+        if not self.allow_infinite:
+            del described["allow_infinite"]  # the default: listed only where a spec allows infinity
+        return described
 
 
 def _to_float(spec: ParamSpec, raw: Any) -> float:
@@ -71,6 +80,8 @@ def _to_float(spec: ParamSpec, raw: Any) -> float:
     value = float(raw)
     if value != value:
         raise ValueError("NaN is not a valid value")
+    if not spec.allow_infinite and math.isinf(value):
+        raise ValueError(f"{raw!r} is not a finite number")
     return value
 
 

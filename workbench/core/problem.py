@@ -48,6 +48,11 @@ class Problem:
 
     ``params`` are the resolved values of the solver's ParamSpecs. Boundary facets
     not covered by any condition get the natural (homogeneous Neumann) condition.
+
+    Each boundary takes one condition: two naming the same boundary (by name, or by
+    a name and its tag number) are refused, since one of them would silently be
+    ignored. The catch-all ``boundary`` may still be combined with named ones (the
+    solver's documented precedence decides where they meet).
     """
 
     mesh: Mesh
@@ -65,3 +70,27 @@ class Problem:
                     f"boundary condition on '{condition.tag}': the mesh has no such boundary "
                     f"(known: {', '.join(sorted(known))})"
                 )
+        _refuse_repeated_boundaries(self.mesh, self.boundary_conditions)
+
+
+def _refuse_repeated_boundaries(mesh: Mesh, conditions: tuple[BoundaryCondition, ...]) -> None:
+    """ParamError naming the first boundary given two conditions."""
+    first: dict[object, BoundaryCondition] = {}
+    for condition in conditions:
+        key = _boundary_key(mesh, condition.tag)
+        if key in first:
+            earlier = first[key]
+            same = f"'{condition.tag}'" if earlier.tag == condition.tag else f"'{earlier.tag}' and '{condition.tag}'"
+            raise ParamError(
+                f"two boundary conditions on {same} ({earlier.kind}:{earlier.value} and "
+                f"{condition.kind}:{condition.value}): give each boundary one condition"
+            )
+        first[key] = condition
+
+
+def _boundary_key(mesh: Mesh, tag: str) -> object:
+    """What a tag selects: the facet tag number of a name or of a number, else the name itself."""
+    if tag.isdigit():
+        return int(tag)
+    named = mesh.physical_names.get(tag)
+    return named[0] if named is not None and named[1] == mesh.dim - 1 else tag

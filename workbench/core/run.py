@@ -12,6 +12,8 @@ import numpy as np
 from .errors import describe_failure
 from .events import Event, Frame, LogMessage, Progress, Scalars
 from .field import Field
+from .frame_store import FrameStore
+from .interrupts import Terminated
 
 
 class RunStatus(str, Enum):
@@ -29,18 +31,29 @@ class RunStatus(str, Enum):
 
 @dataclass(eq=False)
 class Run:
-    """Everything a run produced. Filled in by :func:`workbench.core.jobs.execute`."""
+    """Everything a run produced. Filled in by :func:`workbench.core.jobs.execute`.
+
+    ``frames`` is a :class:`~.frame_store.FrameStore` (frames given as a list are
+    moved into one): it behaves like a list and spills frames beyond the memory
+    budget to disk. ``terminated`` is True when SIGTERM, not Ctrl-C or the user,
+    cancelled the run (the CLI then exits with 143).
+    """
 
     solver_id: str
     params: dict[str, Any] = field(default_factory=dict)
     status: RunStatus = RunStatus.PENDING
-    frames: list[Frame] = field(default_factory=list)
+    frames: FrameStore = field(default_factory=FrameStore)
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     progress: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
     error: str | None = None
+    terminated: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.frames, FrameStore):
+            self.frames = FrameStore(self.frames)
 
     def record(self, event: Event) -> None:
         if isinstance(event, Frame):
@@ -63,9 +76,15 @@ class Run:
         self.log.append(f"[error] {self.error}")
         self.log.extend("[trace] " + line for line in traceback.format_exception(error)[-6:])
 
+    def interrupt(self, interruption: KeyboardInterrupt) -> None:
+        """Ctrl-C or SIGTERM (:class:`~.interrupts.Terminated`) stopped the run: cancelled, frames kept."""
+        self.status = RunStatus.CANCELLED
+        self.terminated = isinstance(interruption, Terminated)
+        self.log.append("[info] terminated (SIGTERM)" if self.terminated else "[info] interrupted")
+
     @property
     def times(self) -> np.ndarray:
-        return np.array([frame.time for frame in self.frames])
+        return self.frames.times()  # from memory: spilled frames are not read back for their times
 
     def field_names(self) -> list[str]:
         return list(self.frames[0].fields) if self.frames else []

@@ -1,8 +1,11 @@
 """Generate a training data set from the GUI: the same engine as ``pdewb datagen``.
 
-Generation runs on its own QThread. Cancel asks the worker to stop after the batch
-being written (the progress callback raises KeyboardInterrupt there), which leaves
-``PATH.partial`` consistent: pressing Generate again with the same settings resumes.
+Generation runs on its own QThread. Stop asks the worker to stop after the batch
+being written (the progress callback raises KeyboardInterrupt there); the batches
+written so far stay in ``PATH.partial/`` and pressing Generate again with the same
+settings resumes. Failures (a bad setting, a full disk, a failing plugin, another
+process generating into the same file) are shown in the status line, never as a
+dialog that blocks the window.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from ..core.errors import WorkbenchError
+from ..core.errors import PLUGIN_FAILURES, WorkbenchError, describe_failure
 from ..plugins.contributions import SolverContribution
 from ..plugins.host import PluginHost
 from .param_form import ParamForm
@@ -49,9 +52,9 @@ class DatasetWorker(QtCore.QObject):
         except DatasetInterrupted as stop:
             self.interrupted.emit(stop.completed, stop.samples)
         except WorkbenchError as error:
-            self.failed.emit(str(error))
-        except Exception as error:  # noqa: BLE001 - a failing plugin must not take the dialog down
-            self.failed.emit(f"{type(error).__name__}: {error}")
+            self.failed.emit(" ".join(str(error).split()))
+        except PLUGIN_FAILURES as error:  # a failing plugin (or sys.exit() in it) must not take the dialog down
+            self.failed.emit(describe_failure(error))
         else:
             self.finished.emit(summary)
 

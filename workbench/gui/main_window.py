@@ -20,6 +20,7 @@ from .. import __version__
 from ..compute.runner import build_problem
 from ..core.errors import WorkbenchError
 from ..core.events import Frame, Scalars
+from ..core.frame_store import FrameStore
 from ..core.mesh import Mesh, mesh_extensions
 from ..core.run import RunStatus
 from ..io.meshes import SAMPLE_PREFIX, open_mesh
@@ -35,6 +36,8 @@ from .run_records import RunRecord, RunSetup, same_mesh
 from .scheduler import RenderScheduler
 from .viewport import MeshViewport
 from .notices import show_warning
+from . import unsaved_work
+from .unsaved_work import Choice, UnsavedWork
 
 if TYPE_CHECKING:
     from .worker import ComputeJob
@@ -66,6 +69,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.streaming_job: ComputeJob | None = None  # the running job whose frames are on display
         self._closed = False
         self.close_when_idle = False  # a close waits for the project file being written
+        self.project_path: Path | None = None  # the project file last saved or opened
+        self._save_when_stopped: Path | None = None  # a closing save waits for the runs it stopped
+        self._open_after_save: Path | None = None  # a project to open once the current one is saved
+        self._discarding = False  # the user (or a script) chose to close without saving
+        self._asking = False  # the Save / Discard / Cancel question is open
 
         from .worker import RunController
 
@@ -120,6 +128,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.probe_plot = pg.PlotWidget(title="Probe (Ctrl+click a point)", background="w")
         self.probe_plot.setLabel("bottom", "t")
         self.probe_point: int | None = None
+        self._probe_curve: tuple[list[float], list[float], str] = ([], [], "")  # times, values, field
         plots = QtWidgets.QTabWidget()
         plots.addTab(self.curve_plot, "Curves")
         plots.addTab(self.probe_plot, "Probe")
@@ -154,7 +163,8 @@ class MainWindow(QtWidgets.QMainWindow):
         menu.addSeparator()
         self.project_actions = [
             menu.addAction("Open &project...", self.open_project_dialog),
-            menu.addAction("&Save project as...", self.save_project_dialog, QtGui.QKeySequence.StandardKey.Save),
+            menu.addAction("&Save project", self.save_project_here, QtGui.QKeySequence.StandardKey.Save),
+            menu.addAction("Save project &as...", self.save_project_dialog, QtGui.QKeySequence.StandardKey.SaveAs),
         ]
         export = menu.addMenu("&Export")
         export.addAction("Current field (VTU)...", self.export_field_dialog)
@@ -252,8 +262,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def show_mesh(self, mesh: Mesh, reference: str | None, label: str = "the solver's grid") -> None:
         """Make ``mesh`` the current one (``reference`` None: a mesh without a file, named ``label``) and show it bare."""
+        if mesh is not self.mesh:
+            self.clear_probe()  # a point index of one mesh means nothing on another
         self.mesh, self.mesh_reference = mesh, reference
-        self.frames, self.streaming_job = [], None
+        self.frames, self.streaming_job = FrameStore(), None
         self.viewport.set_mesh(mesh)
         self.line_view.set_mesh(mesh)
         self.views.setCurrentWidget(self.line_view if is_one_dimensional(mesh) else self.viewport)
@@ -309,7 +321,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         if not same_mesh(problem.mesh, self.mesh):  # the solver brought its own grid: show that
             self.show_mesh(problem.mesh, None)
-        self.frames = []
+        self.frames = FrameStore()  # the window's copy of the streaming frames, under the same memory budget
         self._reset_curves()
         self.time_bar.set_times([], follow_latest=True)
         self.run_panel.set_running(True)
@@ -325,10 +337,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.frames.append(frame)
         if self.field_combo.count() == 0:
             self.field_combo.addItems(field_choices(frame.fields))
-        self.time_bar.set_times([f.time for f in self.frames])
+        self.time_bar.set_times(self.frames.times())  # times live in memory: spilled frames are not read back
         if self.time_bar.index == len(self.frames) - 1:  # following the newest frame
             self.scheduler.submit("main", lambda f=frame: self._draw(f))
-        self._update_probe()
+        self._extend_probe(frame)
 
     def _on_scalars(self, scalars: Scalars) -> None:
         for name, value in scalars.values.items():
@@ -358,6 +370,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.log("info", f"{label} {run.status.value} in {wall:.3f} s")
         if run.status is RunStatus.FAILED:
             self.report_error(f"{label} failed", run.error or "unknown error", modal=False)
+        if self._save_when_stopped is not None and not self.runs_in_progress():
+            path, self._save_when_stopped = self._save_when_stopped, None
+            self._save_and_close(path)
 
     def add_run(self, record: RunRecord) -> None:
         self.runs.append(record)
@@ -380,11 +395,11 @@ class MainWindow(QtWidgets.QMainWindow):
         record = self.runs[index]
         if record.mesh is not self.mesh:
             self.show_mesh(record.mesh, record.mesh_reference)
-        self.frames, self.streaming_job = list(record.run.frames), None
+        self.frames, self.streaming_job = record.run.frames, None  # its FrameStore: spilled frames stay on disk
         self.field_combo.clear()
         if self.frames:
             self.field_combo.addItems(field_choices(self.frames[0].fields))
-        self.time_bar.set_times([f.time for f in self.frames], follow_latest=True)
+        self.time_bar.set_times(self.frames.times(), follow_latest=True)
         self.time_bar.select(len(self.frames) - 1)
         self.show_frame(len(self.frames) - 1)
 
@@ -406,24 +421,54 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- probes ---------------------------------------------------------------------------
 
     def set_probe(self, point: int) -> None:
+        """Probe the point ``point`` of the current mesh (ignored if the mesh has no such point)."""
+        if self.mesh is None or not 0 <= point < self.mesh.n_points:
+            return
         self.probe_point = point
         self._update_probe()
 
+    def clear_probe(self) -> None:
+        """Forget the probe point (its mesh is no longer on display)."""
+        self.probe_point = None
+        self._probe_curve = ([], [], "")
+        self.probe_plot.clear()
+        self.probe_plot.setTitle("Probe (Ctrl+click a point)")
+
     def probe_series(self) -> tuple[np.ndarray, np.ndarray]:
-        """Time series of the current field at the probe point."""
+        """Time series of the current field at the probe point (frames without that point are skipped)."""
         if self.probe_point is None:
             return np.empty(0), np.empty(0)
         choice = self.field_combo.currentText()
         times, values = [], []
         for frame in self.frames:
             chosen = chosen_values(frame.fields, choice)
-            if chosen is not None and chosen[1] == "point":
+            if chosen is not None and chosen[1] == "point" and self.probe_point < len(chosen[0]):
                 times.append(frame.time)
                 values.append(chosen[0][self.probe_point])
         return np.array(times), np.array(values, dtype=float)
 
     def _update_probe(self) -> None:
+        """Rebuild the probe curve from every frame (a new probe point, run or field)."""
         times, values = self.probe_series()
+        self._probe_curve = (list(times), list(values), self.field_combo.currentText())
+        self._draw_probe()
+
+    def _extend_probe(self, frame: Frame) -> None:
+        """Add one streamed frame to the probe curve, without reading the earlier (maybe spilled) frames."""
+        if self.probe_point is None:
+            return
+        times, values, field = self._probe_curve
+        if field != self.field_combo.currentText():
+            self._update_probe()
+            return
+        chosen = chosen_values(frame.fields, field)
+        if chosen is not None and chosen[1] == "point" and self.probe_point < len(chosen[0]):
+            times.append(frame.time)
+            values.append(chosen[0][self.probe_point])
+            self._draw_probe()
+
+    def _draw_probe(self) -> None:
+        times, values, _ = self._probe_curve
         self.probe_plot.clear()
         if len(times):
             x = self.mesh.points[self.probe_point]
@@ -524,9 +569,23 @@ class MainWindow(QtWidgets.QMainWindow):
             self.load_project(path)
 
     def save_project_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save project", "", "Projects (*.pdewb)")
-        if path:
-            self.save_project(path if path.endswith(PROJECT_SUFFIX) else path + PROJECT_SUFFIX)
+        path = self.ask_project_path()
+        if path is not None:
+            self.save_project(path)
+
+    def save_project_here(self) -> None:
+        """File > Save project: into the project file last saved or opened, else where the user says."""
+        path = self.project_path or self.ask_project_path()
+        if path is not None:
+            self.save_project(path)
+
+    def ask_project_path(self) -> Path | None:
+        """Where to save the project (the file dialog); None if the user cancels."""
+        start = str(self.project_path) if self.project_path is not None else ""
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save project", start, "Projects (*.pdewb)")
+        if not path:
+            return None
+        return Path(path if path.endswith(PROJECT_SUFFIX) else path + PROJECT_SUFFIX)
 
     def save_project(self, path: str | Path) -> bool:
         """Start writing the project to ``path`` on the file thread; False if it cannot start.
@@ -536,8 +595,30 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.projects.save(path)
 
     def load_project(self, path: str | Path) -> bool:
-        """Start reading the project at ``path``; the current one stays until the new one is complete."""
-        return self.projects.load(path)
+        """Start reading the project at ``path``; the current one stays until the new one is complete.
+
+        Runs not saved yet would be replaced: the user is asked first (Save opens the
+        project once the current one is written).
+        """
+        work = UnsavedWork(unsaved=tuple(r.name for r in self.unsaved_runs()))
+        if not work:
+            return self.projects.load(path)
+        choice = unsaved_work.ask(self, work, "opening another project")
+        if choice is Choice.DISCARD:
+            return self.projects.load(path)
+        if choice is Choice.SAVE:
+            target = self.project_path or self.ask_project_path()
+            if target is not None and self.save_project(target):
+                self._open_after_save = Path(path)
+        return False
+
+    def unsaved_runs(self) -> list[RunRecord]:
+        """The finished runs not in a project file as they are now."""
+        return [record for record in self.runs if not record.saved]
+
+    def runs_in_progress(self) -> list[ComputeJob]:
+        """The runs started from this window that have not finished (queued ones included)."""
+        return [job for job in self.controller.jobs.values() if isinstance(job.context, RunSetup)]
 
     def _show_file_busy(self, busy: bool) -> None:
         self.file_busy_label.setText(self.file_tasks.description if busy else "")
@@ -547,6 +628,9 @@ class MainWindow(QtWidgets.QMainWindow):
             action.setEnabled(not busy)
 
     def _on_file_task_finished(self, kind: str, succeeded: bool) -> None:
+        opening, self._open_after_save = self._open_after_save, None
+        if opening is not None and kind == "save" and succeeded and not self.close_when_idle:
+            QtCore.QTimer.singleShot(0, lambda: self.projects.load(opening))  # after file_tasks has finished
         if not self.close_when_idle:
             return
         self.close_when_idle = False
@@ -570,17 +654,23 @@ class MainWindow(QtWidgets.QMainWindow):
         return self._write(lambda: write_vtu(path, self.mesh, self.frames[index]), path)
 
     def export_run_dialog(self) -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Export run into folder")
-        if folder:
-            self.export_run(folder)
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export run", "run.pvd", "ParaView collection (*.pvd)")
+        if path:
+            chosen = Path(path)
+            # The dialog asked before replacing the file it was given: that confirms replacing a series
+            # only if it was given the PVD itself, not a bare name the series adds ".pvd" to.
+            confirmed = chosen.suffix == ".pvd"
+            self.export_run(chosen.parent, chosen.stem if confirmed else chosen.name, overwrite=confirmed)
 
-    def export_run(self, folder: str | Path, name: str = "run") -> bool:
+    def export_run(self, folder: str | Path, name: str = "run", overwrite: bool = False) -> bool:
+        """Write the frames on display as the series ``folder/name.pvd`` (whole or not at all, see io.series)."""
         from ..io.series import write_pvd_series
 
         if self.mesh is None or not self.frames:
             self.report_error("Export", "no run to export")
             return False
-        return self._write(lambda: write_pvd_series(folder, name, self.mesh, self.frames), folder)
+        target = Path(folder) / f"{name}.pvd"
+        return self._write(lambda: write_pvd_series(folder, name, self.mesh, self.frames, overwrite=overwrite), target)
 
     def export_screenshot_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save screenshot", "", "PNG (*.png)")
@@ -631,7 +721,8 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             write()
         except (WorkbenchError, OSError) as error:
-            self.report_error("Export failed", f"{path}: {error}")
+            text = str(error)
+            self.report_error("Export failed", text if str(path) in text else f"{path}: {text}")
             return False
         self.log("info", f"wrote {path}")
         return True
@@ -651,10 +742,13 @@ class MainWindow(QtWidgets.QMainWindow):
         QtWidgets.QMessageBox.about(self, "PDE Workbench", f"PDE Workbench {__version__}")
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        """Cancel running jobs and wait for the compute threads before closing (once).
+        """Ask before losing work, then cancel running jobs and wait for the compute threads (once).
 
-        While a project file is being written or read the window stays open and
-        closes when the file task ends: closing must not cost the user the save.
+        With runs in progress or runs not saved the user chooses: Save (stop the
+        runs, keep them as cancelled with their frames, save everything, close once
+        the file is complete), Discard, or Cancel. While a project file is being
+        written or read the window stays open and closes when the file task ends:
+        closing must not cost the user the save.
         """
         if self._closed:
             super().closeEvent(event)
@@ -664,9 +758,53 @@ class MainWindow(QtWidgets.QMainWindow):
             self.close_when_idle = True
             self.statusBar().showMessage(f"{self.file_tasks.description}: the window closes when it is done")
             return
+        if not self._may_close_now():
+            event.ignore()
+            return
         self._closed = True
         self._shut_down()
         super().closeEvent(event)
+
+    def discard_work_and_close(self) -> bool:
+        """Close without asking, losing the runs not saved (for scripts and benchmarks)."""
+        self._discarding = True
+        return self.close()
+
+    def _may_close_now(self) -> bool:
+        """True if closing loses nothing or the user discards; after Save, the finished save closes the window."""
+        work = UnsavedWork(running=tuple(job.solver_id for job in self.runs_in_progress()),
+                           unsaved=tuple(r.name for r in self.unsaved_runs()))
+        if self._discarding or not work:
+            return True
+        if self._asking:  # a second close while the question is open: the question answers for both
+            return False
+        self._asking = True
+        try:
+            choice = unsaved_work.ask(self, work, "closing")
+        finally:
+            self._asking = False
+        if choice is Choice.DISCARD:
+            return True
+        if choice is Choice.SAVE:
+            path = self.project_path or self.ask_project_path()
+            if path is not None:
+                self._save_once_stopped(path)
+        return False
+
+    def _save_once_stopped(self, path: Path) -> None:
+        """Stop the runs in progress; save (and close) when the last one has been recorded."""
+        running = self.runs_in_progress()
+        if not running:
+            self._save_and_close(path)
+            return
+        self._save_when_stopped = path
+        for job in running:
+            job.control.cancel()
+        self.statusBar().showMessage("stopping the runs in progress; the project is saved and the window closed then")
+
+    def _save_and_close(self, path: Path) -> None:
+        if self.save_project(path):
+            self.close_when_idle = True
 
     def _shut_down(self) -> None:
         self.scheduler.stop()

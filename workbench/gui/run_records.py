@@ -26,13 +26,18 @@ class RunSetup:
 
 @dataclass
 class RunRecord:
-    """A run the window knows about: its label, result, boundary conditions and the mesh it ran on."""
+    """A run the window knows about: its label, result, boundary conditions and the mesh it ran on.
+
+    ``saved`` is True once the run is in a project file as it is now (saved or
+    opened from one): closing the window asks before losing a run that is not.
+    """
 
     name: str
     run: Run
     boundary_conditions: tuple[BoundaryCondition, ...]
     mesh: Mesh
     mesh_reference: str | None
+    saved: bool = False
 
 
 def same_mesh(a: Mesh | None, b: Mesh | None) -> bool:

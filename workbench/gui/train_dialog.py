@@ -284,6 +284,7 @@ class TrainDialog(QtWidgets.QDialog):
             return False
         self._reset_view()
         self.control = JobControl()
+        checkpoint = request.checkpoint  # with the .safetensors suffix the training writes
         self._checkpoint_path, self._checkpoint_before = checkpoint, _stamp(checkpoint)
         control = self.control
 

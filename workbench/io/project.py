@@ -1,31 +1,33 @@
-"""Project files: the mesh and the runs made on it, in one ``.pdewb`` file.
+"""Project files: the meshes and the runs made on them, in one ``.pdewb`` file.
 
 A project file is a zip archive holding
 
-- ``project.json``: the format name and integer version, the mesh (a reference
-  to a file or sample, or the mesh itself for a solver's own grid) with its size,
-  and every run's metadata (solver, parameters, boundary conditions, status,
-  error, log, timings, metrics, curves, and for each frame its index, time and
-  fields);
+- ``project.json``: the format name and integer version, the meshes (each a
+  reference to a file or sample, or the mesh itself for a solver's own grid or a
+  moved mesh, with its size), and every run's metadata (the mesh it ran on,
+  solver, parameters, boundary conditions, status, error, log, timings, metrics,
+  curves, and for each frame its index, time and fields);
 - ``arrays/NNNNNN.npy``: one array per field and frame (and per embedded mesh
   array), written with ``np.save(..., allow_pickle=False)``. Nothing in the
   archive is ever pickled.
 
-Sketch of ``project.json`` (format version 2)::
+Sketch of ``project.json`` (format version 3)::
 
     {
-      "format": "pdewb-project", "version": 2,
+      "format": "pdewb-project", "version": 3,
       "created_with": "0.1.0", "saved_with": "0.1.0", "title": "",
-      "mesh": {"sample": "sample:plate-with-hole", "size": {"points": 2268, "cells": 4208}}
-           or {"path": "meshes/plate.msh", "relative": true, "absolute": "/home/me/proj/meshes/plate.msh",
-               "size": {"points": 2268, "cells": 4208}}
-           or {"embedded": {"points": {"member": "arrays/000000.npy", ...},
-                            "cells": [{"type": "triangle", "connectivity": {...}, "tags": {...}}],
-                            "boundary": [{"type": "line", "connectivity": {...}, "tags": {...}}],
-                            "physical_names": {"left": [1, 1]}},
-               "size": {"points": 289, "cells": 512}},
+      "meshes": [
+        {"sample": "sample:plate-with-hole", "size": {"points": 2268, "cells": 4208}},
+        {"path": "meshes/plate.msh", "relative": true, "absolute": "/home/me/proj/meshes/plate.msh",
+         "size": {"points": 2268, "cells": 4208}},
+        {"embedded": {"points": {"member": "arrays/000000.npy", ...},
+                      "cells": [{"type": "triangle", "connectivity": {...}, "tags": {...}}],
+                      "boundary": [{"type": "line", "connectivity": {...}, "tags": {...}}],
+                      "physical_names": {"left": [1, 1]}},
+         "size": {"points": 289, "cells": 512}}
+      ],
       "runs": [{
-        "name": "fem.heat #1", "solver_id": "fem.heat",
+        "name": "fem.heat #1", "mesh": 0, "solver_id": "fem.heat",
         "params": {"dt": 0.01, ...},
         "boundary_conditions": [{"tag": "hole", "kind": "dirichlet", "value": "1"}],
         "status": "succeeded", "saved_while": null, "progress": 1.0,
@@ -39,9 +41,11 @@ Sketch of ``project.json`` (format version 2)::
       }]
     }
 
-Version 2 added the mesh's ``size`` and embedded meshes; version 1 files (no
-size, always a reference) load unchanged. Files of a newer version are refused
-with a message naming it: an older workbench cannot know what they hold.
+Version 3 holds several meshes, and every run names the one it ran on (``mesh``,
+an index into ``meshes``): a sitting that ran on two meshes saves all its runs.
+Version 2 added the mesh's ``size`` and embedded meshes; versions 1 and 2 hold
+one ``mesh`` for all runs and load unchanged. Files of a newer version are
+refused with a message naming it: an older workbench cannot know what they hold.
 
 The JSON is strict (no NaN tokens): a non-finite float anywhere is written as
 ``{"$float": "nan" | "inf" | "-inf"}``. Tuples in parameters come back as lists.
@@ -63,11 +67,22 @@ Arrays are stored uncompressed (ZIP_STORED) by default: simulation output in
 float64 compresses by only a few percent with deflate while saving gets many
 times slower (see ``save_project``'s ``compress``).
 
-Saving is atomic (:func:`workbench.io.atomic.atomic_path`): a crash or a full
-disk mid-save leaves the previous file intact. It comes in two steps so that a
-GUI can write on another thread: :func:`prepare_save` takes the snapshot (cheap:
-metadata and references to the read-only arrays) and :func:`write_prepared`
-does the file work. Every problem reading a file raises :class:`ProjectError`
+Saving is atomic (:func:`workbench.io.atomic.atomic_path`): a crash, a kill or a
+full disk mid-save leaves the previous file intact. It comes in two steps so
+that a GUI can write on another thread: :func:`prepare_save` takes the snapshot
+(cheap: metadata, and how many frames each run has) and :func:`write_prepared`
+does the file work, reading each frame from its run's frame store as it writes
+it (frames spilled to disk are never all in memory at once) and writing
+``project.json`` last.
+
+Loading never trusts the sizes a file declares (see :class:`_ArrayReader` and
+:func:`_check_expansion`): the archive's members must fit in the file, may not
+expand more than :data:`MAX_EXPANSION` times, each array is named once, its data
+is exactly what its shape needs, and the total must fit in the memory available
+(frames beyond the frame store's budget are spilled to disk as they are read),
+all checked before the first array is read. A small crafted file therefore
+cannot make the loader allocate much more than :data:`MAX_EXPANSION` times the
+file's own size. Every problem reading a file raises :class:`ProjectError`
 with a one-line message naming the file.
 """
 
@@ -77,9 +92,12 @@ import json
 import math
 import os
 import re
+import stat
 import time
 import zipfile
-from collections.abc import Mapping
+import zlib
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -87,22 +105,34 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..core import frame_store
 from ..core.errors import MeshError, WorkbenchError
 from ..core.events import Frame
 from ..core.field import Field
+from ..core.memory import NotEnoughMemory, format_bytes, require_memory
 from ..core.mesh import Mesh
 from ..core.problem import BoundaryCondition
 from ..core.run import Run, RunStatus
-from .atomic import OutputError, atomic_path
+from .atomic import OutputError, atomic_path, kind_of
 
 FORMAT_NAME = "pdewb-project"
-FORMAT_VERSION = 2  # 2: the mesh's size, embedded meshes
+FORMAT_VERSION = 3  # 2: the mesh's size, embedded meshes; 3: several meshes, each run names its own
 PROJECT_SUFFIX = ".pdewb"
 MANIFEST = "project.json"
 SAMPLE_PREFIX = "sample:"
 MAX_PARENT_HOPS = 2  # a mesh at most this many folders above the project is stored relative
-_MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 _ZIP64_ABOVE = 1 << 30  # bytes: larger arrays get a zip64 entry (their size is not known up front)
+
+#: A member may expand to at most this many times the bytes it takes in the archive (Apache POI's
+#: zip-bomb threshold). Simulation output deflates by a few percent and the arrays are stored
+#: uncompressed by default; the most repetitive manifest measured (100 000 identical frames) deflates
+#: 25 times; deflate itself cannot exceed about 1030.
+MAX_EXPANSION = 100
+_EXPANSION_GRACE = 1 << 20  # bytes: below this any ratio is harmless (small members, the whole archive)
+_MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+_JSON_EXPANSION = 10  # bytes of memory per byte of project.json: 62 MB of frames took 330 MB to read and parse
+_ENCRYPTED = 0x1  # the zip general-purpose flag of an encrypted member
+_ALLOCATED_ITEMSIZE = 8  # bytes per value once loaded, at least: fields and points are float64, indices int64
 
 
 class ProjectError(WorkbenchError):
@@ -111,11 +141,15 @@ class ProjectError(WorkbenchError):
 
 @dataclass
 class RunEntry:
-    """One run of a project: its user-visible label, the run record and its boundary conditions."""
+    """One run of a project: its label, the run record, its boundary conditions and its mesh.
+
+    ``mesh`` is the index of the run's mesh in :attr:`Project.meshes`.
+    """
 
     name: str
     run: Run
     boundary_conditions: tuple[BoundaryCondition, ...] = ()
+    mesh: int = 0
 
     def __post_init__(self) -> None:
         self.boundary_conditions = tuple(self.boundary_conditions)
@@ -137,32 +171,55 @@ class MeshSize:
 
 
 @dataclass
-class Project:
-    """A mesh and the runs made on it.
+class ProjectMesh:
+    """One mesh of a project: a reference to it, or the mesh itself when it has no file.
 
-    ``mesh`` is a reference (a path or ``sample:ID``, as the user opened it).
-    A solver's own grid has no file to refer to: it travels in the project as
-    ``embedded_mesh`` (and ``mesh`` is empty). ``mesh_size`` is what was saved
-    (None for version 1 files); saving fills it in from ``embedded_mesh``.
+    ``reference`` is a path or ``sample:ID``, as the user opened it. A solver's
+    own grid or a moved mesh has no file to refer to: it travels in the project
+    as ``embedded`` (and ``reference`` is empty). ``size`` is what was saved
+    (None for version 1 files); saving fills it in from ``embedded``.
     """
 
-    mesh: str
+    reference: str = ""
+    embedded: Mesh | None = None
+    size: MeshSize | None = None
+
+    @classmethod
+    def of(cls, mesh: Mesh, reference: str | None) -> ProjectMesh:
+        """``mesh`` as a project stores it: by reference if it has one, else embedded."""
+        return cls(reference or "", None if reference else mesh, MeshSize.of(mesh))
+
+    def describe(self) -> str:
+        """The mesh in words, for messages: its file name (or sample) and size, or 'the embedded mesh (size)'."""
+        if self.embedded is not None:
+            return f"the embedded mesh ({MeshSize.of(self.embedded)})"
+        name = self.reference if self.reference.startswith(SAMPLE_PREFIX) else Path(self.reference).name
+        return name + (f" ({self.size})" if self.size is not None else "")
+
+
+@dataclass
+class Project:
+    """Meshes and the runs made on them; every run names its mesh by index."""
+
+    meshes: list[ProjectMesh] = field(default_factory=list)
     runs: list[RunEntry] = field(default_factory=list)
     title: str = ""
     created_with: str = __version__
-    embedded_mesh: Mesh | None = None
-    mesh_size: MeshSize | None = None
 
-    def mesh_mismatch(self, mesh: Mesh) -> str | None:
-        """Why ``mesh`` cannot be this project's mesh, or None if it can.
+    def runs_on(self, index: int) -> list[RunEntry]:
+        return [entry for entry in self.runs if entry.mesh == index]
 
-        The size recorded in the file must match, and every run's fields must fit
-        the mesh (which also covers version 1 files, which recorded no size).
+    def mesh_mismatch(self, index: int, mesh: Mesh) -> str | None:
+        """Why ``mesh`` cannot be the project's mesh number ``index``, or None if it can.
+
+        The size recorded in the file must match. Version 1 files recorded no
+        size: the fields of every run on that mesh must fit it instead (which
+        reads every frame, so it is not done when the size tells).
         """
-        size = MeshSize.of(mesh)
-        if self.mesh_size is not None and size != self.mesh_size:
-            return f"it has {size}; the project's mesh had {self.mesh_size}"
-        for entry in self.runs:
+        size, recorded = MeshSize.of(mesh), self.meshes[index].size
+        if recorded is not None:
+            return None if size == recorded else f"it has {size}; the project's mesh had {recorded}"
+        for entry in self.runs_on(index):
             for frame in entry.run.frames:
                 for key, f in frame.fields.items():
                     expected = size.points if f.location == "point" else size.cells
@@ -191,79 +248,138 @@ def save_project(path: str | Path, project: Project, *, compress: bool = False) 
 
 @dataclass(frozen=True)
 class PreparedSave:
-    """A project as it will be written: the manifest bytes and the arrays it names.
+    """A project as it will be written: its manifest without the frames, the meshes' arrays, the frames to write.
 
-    The arrays are the runs' (read-only) field arrays themselves, not copies, so
-    preparing is cheap and the result can be written on any thread.
+    The frames are not read while preparing: a run's frame store may hold most
+    of them on disk, and reading them all back at once would take the memory the
+    store exists to save. :func:`write_prepared` reads them one at a time on the
+    writing thread; a store only grows, so its first ``count`` frames stay what
+    they were while a run still going appends more.
     """
 
     path: Path
-    manifest: bytes
-    arrays: tuple[tuple[str, np.ndarray], ...]
+    manifest: dict  # plain data, checked to be JSON-ready; each run's "frames" is filled in while writing
+    arrays: tuple[tuple[str, np.ndarray], ...]  # the embedded meshes' arrays (read-only, not copies)
+    frames: tuple[tuple[Sequence[Frame], int], ...]  # per run: its frames and how many of them to write
     compress: bool = False
-
-    @property
-    def nbytes(self) -> int:
-        return sum(array.nbytes for _, array in self.arrays)
 
 
 def prepare_save(path: str | Path, project: Project, *, compress: bool = False) -> PreparedSave:
     """The snapshot :func:`write_prepared` writes; raises :class:`ProjectError` for data a file cannot hold.
 
     Take it where the runs are owned (the GUI thread): it copies the runs' lists
-    while nothing else changes them.
+    while nothing else changes them. It is cheap: no frame is read.
     """
     path = Path(path)
     arrays: list[tuple[str, np.ndarray]] = []
-    manifest = {
-        "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
-        "created_with": str(project.created_with),
-        "saved_with": __version__,
-        "title": str(project.title),
-        "mesh": _mesh_to_json(project, path, arrays),
-        "runs": [_run_to_json(entry, arrays) for entry in project.runs],
-    }
     try:
-        text = json.dumps(_plain(manifest, "project"), indent=1, allow_nan=False, ensure_ascii=False)
+        manifest = _plain({
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "created_with": str(project.created_with),
+            "saved_with": __version__,
+            "title": str(project.title),
+            "meshes": [_mesh_to_json(mesh, path, arrays, i) for i, mesh in enumerate(project.meshes)],
+            "runs": [_run_to_json(entry, len(project.meshes)) for entry in project.runs],
+        }, "project")
+        json.dumps(manifest, allow_nan=False)  # refused now, not half-way through writing
+    except RecursionError:
+        raise ProjectError(f"{path.name}: cannot save: a parameter is nested too deeply") from None
     except (TypeError, ValueError) as error:
         raise ProjectError(f"{path.name}: cannot save: {_one_line(error)}") from None
-    return PreparedSave(path, text.encode("utf-8"), tuple(arrays), compress)
+    frames = tuple((entry.run.frames, len(entry.run.frames)) for entry in project.runs)
+    return PreparedSave(path, manifest, tuple(arrays), frames, compress)
 
 
 def write_prepared(prepared: PreparedSave) -> Path:
-    """Write a prepared project atomically (only numpy and bytes are touched: any thread may call it)."""
+    """Write a prepared project atomically (only numpy and bytes are touched: any thread may call it).
+
+    The arrays come first, ``project.json`` last: it lists the frames' arrays,
+    which are known only once each frame has been read and written.
+    """
     path = prepared.path
-    array_compression = zipfile.ZIP_DEFLATED if prepared.compress else zipfile.ZIP_STORED
-    now = time.localtime()[:6]
     try:
         with atomic_path(path) as temporary, zipfile.ZipFile(temporary, "w", allowZip64=True) as archive:
-            archive.writestr(MANIFEST, prepared.manifest, compress_type=zipfile.ZIP_DEFLATED)
+            writer = _ArrayWriter(archive, prepared.compress, first=len(prepared.arrays))
             for member, array in prepared.arrays:
-                info = zipfile.ZipInfo(member, date_time=now)
-                info.compress_type = array_compression
-                info.external_attr = 0o644 << 16
-                with archive.open(info, "w", force_zip64=array.nbytes > _ZIP64_ABOVE) as stream:
-                    np.save(stream, array, allow_pickle=False)
+                writer.write(member, array)
+            runs = [{**run, "frames": [_frame_to_json(frames[i], writer) for i in range(count)]}
+                    for run, (frames, count) in zip(prepared.manifest["runs"], prepared.frames)]
+            text = json.dumps({**prepared.manifest, "runs": runs}, indent=1, allow_nan=False, ensure_ascii=False)
+            archive.writestr(MANIFEST, text.encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
     except OutputError as error:  # a full disk, a read-only folder: the previous file is intact
         raise ProjectError(f"{path.name}: cannot save: {error.reason}; the previous file is unchanged") from error
     except OSError as error:
         raise ProjectError(f"{path.name}: cannot save: {_one_line(error)}") from error
+    except WorkbenchError as error:  # a frame spilled to disk cannot be read back
+        raise ProjectError(f"{path.name}: cannot save: {_one_line(error)}") from error
     return path
+
+
+class _ArrayWriter:
+    """Writes arrays as ``.npy`` members, numbering the ones it is given without a name."""
+
+    def __init__(self, archive: zipfile.ZipFile, compress: bool, first: int = 0) -> None:
+        self.archive = archive
+        self.compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+        self.count = first
+        self.date_time = time.localtime()[:6]
+
+    def add(self, array: np.ndarray) -> dict:
+        """Write ``array`` under the next number; returns its reference in ``project.json``."""
+        member = _member_name(self.count)
+        self.count += 1
+        self.write(member, array)
+        return _array_ref(member, array)
+
+    def write(self, member: str, array: np.ndarray) -> None:
+        info = zipfile.ZipInfo(member, date_time=self.date_time)
+        info.compress_type = self.compression
+        info.external_attr = 0o644 << 16
+        with self.archive.open(info, "w", force_zip64=array.nbytes > _ZIP64_ABOVE) as stream:
+            np.save(stream, array, allow_pickle=False)
+
+
+def _member_name(number: int) -> str:
+    return f"arrays/{number:06d}.npy"
+
+
+def _array_ref(member: str, array: np.ndarray) -> dict:
+    return {"member": member, "dtype": array.dtype.str, "shape": list(array.shape)}
 
 
 def _add_array(arrays: list[tuple[str, np.ndarray]], array: np.ndarray) -> dict:
     """Queue ``array`` for writing; returns its reference in ``project.json``."""
     array = np.asarray(array)
-    member = f"arrays/{len(arrays):06d}.npy"
+    member = _member_name(len(arrays))
     arrays.append((member, array))
-    return {"member": member, "dtype": array.dtype.str, "shape": list(array.shape)}
+    return _array_ref(member, array)
 
 
-def _run_to_json(entry: RunEntry, arrays: list[tuple[str, np.ndarray]]) -> dict:
+def _frame_to_json(frame: Frame, writer: _ArrayWriter) -> dict:
+    return _plain({
+        "index": int(frame.index),
+        "time": float(frame.time),
+        "fields": [
+            {
+                "key": str(key),
+                "name": f.name,
+                "location": f.location,
+                "units": f.units,
+                "values": writer.add(f.values),
+                "times": None if f.times is None else writer.add(f.times),
+            }
+            for key, f in frame.fields.items()
+        ],
+    }, "frame")
+
+
+def _run_to_json(entry: RunEntry, n_meshes: int) -> dict:
+    """The run's metadata; its frames are written by :func:`write_prepared`."""
     run = entry.run
+    if type(entry.mesh) is not int or not 0 <= entry.mesh < n_meshes:
+        raise ValueError(f"run '{entry.name}' names mesh {entry.mesh!r}; the project has {n_meshes} meshes")
     # copy the containers first: a run still going appends to them from another thread
-    frames = list(run.frames)
     curves = {name: list(points) for name, points in dict(run.curves).items()}
     log = list(run.log)
     status = RunStatus(run.status)
@@ -272,12 +388,9 @@ def _run_to_json(entry: RunEntry, arrays: list[tuple[str, np.ndarray]]) -> dict:
         saved_while = status.value
         status = RunStatus.CANCELLED
         log.append(f"[warning] the project was saved while this run was {saved_while}; it is stored as cancelled")
-
-    def add(array: np.ndarray) -> dict:
-        return _add_array(arrays, array)
-
     return {
         "name": str(entry.name),
+        "mesh": entry.mesh,
         "solver_id": str(run.solver_id),
         "params": dict(run.params),
         "boundary_conditions": [
@@ -294,34 +407,18 @@ def _run_to_json(entry: RunEntry, arrays: list[tuple[str, np.ndarray]]) -> dict:
             str(name): {"steps": [int(s) for s, _ in points], "values": [float(v) for _, v in points]}
             for name, points in curves.items()
         },
-        "frames": [
-            {
-                "index": int(frame.index),
-                "time": float(frame.time),
-                "fields": [
-                    {
-                        "key": str(key),
-                        "name": f.name,
-                        "location": f.location,
-                        "units": f.units,
-                        "values": add(f.values),
-                        "times": None if f.times is None else add(f.times),
-                    }
-                    for key, f in frame.fields.items()
-                ],
-            }
-            for frame in frames
-        ],
     }
 
 
-def _mesh_to_json(project: Project, project_path: Path, arrays: list[tuple[str, np.ndarray]]) -> dict:
-    size = project.mesh_size
-    if project.embedded_mesh is not None:
-        size = MeshSize.of(project.embedded_mesh)
-        data = {"embedded": _embedded_mesh_to_json(project.embedded_mesh, arrays)}
+def _mesh_to_json(mesh: ProjectMesh, project_path: Path, arrays: list[tuple[str, np.ndarray]], index: int) -> dict:
+    size = mesh.size
+    if mesh.embedded is not None:
+        size = MeshSize.of(mesh.embedded)
+        data = {"embedded": _embedded_mesh_to_json(mesh.embedded, arrays)}
+    elif mesh.reference:
+        data = _reference_to_json(str(mesh.reference), project_path)
     else:
-        data = _reference_to_json(str(project.mesh), project_path)
+        raise ValueError(f"mesh {index + 1} has neither a file nor its arrays")
     if size is not None:
         data["size"] = {"points": int(size.points), "cells": int(size.cells)}
     return data
@@ -389,11 +486,16 @@ class _Bad(Exception):
 
 
 def load_project(path: str | Path) -> Project:
-    """Read a project file; raises :class:`ProjectError` on any problem."""
+    """Read a project file; raises :class:`ProjectError` on any problem.
+
+    Nothing large is allocated before the file's declared sizes have been
+    checked against the file itself and the memory available (module docstring).
+    """
     path = Path(path)
     try:
-        with zipfile.ZipFile(path) as archive:
-            return _read(archive, path)
+        _check_regular_file(path)
+        with open(path, "rb") as handle, zipfile.ZipFile(handle) as archive:
+            return _read(archive, path, os.fstat(handle.fileno()).st_size)
     except ProjectError:
         raise
     except FileNotFoundError:
@@ -406,12 +508,25 @@ def load_project(path: str | Path) -> Project:
                 raise ProjectError(f"{path.name}: damaged archive (truncated or overwritten)") from None
             raise ProjectError(f"{path.name}: not a PDE Workbench project (not a zip archive)") from None
         raise ProjectError(f"{path.name}: damaged archive: {_one_line(error)}") from None
-    except _Bad as error:
+    except (zlib.error, UnicodeDecodeError) as error:  # a corrupt deflate stream, a garbled member name
+        raise ProjectError(f"{path.name}: damaged archive: {_one_line(error)}") from None
+    except (_Bad, NotEnoughMemory) as error:
         raise ProjectError(f"{path.name}: {_one_line(error)}") from None
+    except WorkbenchError as error:  # frames beyond the memory budget cannot be spilled to disk
+        raise ProjectError(f"{path.name}: cannot load: {_one_line(error)}") from None
     except MemoryError:
         raise ProjectError(f"{path.name}: not enough memory to load the project") from None
     except (OSError, EOFError, zipfile.LargeZipFile, NotImplementedError) as error:
         raise ProjectError(f"{path.name}: cannot read: {_one_line(error)}") from None
+
+
+def _check_regular_file(path: Path) -> None:
+    """Refuse folders, FIFOs and devices before opening: reading a FIFO would wait forever."""
+    mode = os.stat(path).st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(path)
+    if not stat.S_ISREG(mode):
+        raise ProjectError(f"{path}: is {kind_of(mode)}, not a project file")
 
 
 def _starts_like_a_zip(path: Path) -> bool:
@@ -422,22 +537,78 @@ def _starts_like_a_zip(path: Path) -> bool:
         return False
 
 
-def _read(archive: zipfile.ZipFile, path: Path) -> Project:
-    infos = {}
+def _read(archive: zipfile.ZipFile, path: Path, file_size: int) -> Project:
+    infos = _member_infos(archive)
+    _check_expansion(infos, file_size)
+    manifest_cost = _JSON_EXPANSION * infos[MANIFEST].file_size
+    data = _read_manifest(archive, infos[MANIFEST], manifest_cost)
+    version = _version(data)
+    runs = _get(data, "runs", list, "project")
+    meshes = _get(data, "meshes", list, "project") if version >= 3 else [_get(data, "mesh", dict, "project")]
+    reader = _ArrayReader(archive, infos, _array_refs(meshes, runs), manifest_cost)
+    project_meshes = [_project_mesh_from_json(mesh, reader, path, i) for i, mesh in enumerate(meshes)]
+    sizes = [mesh.size for mesh in project_meshes]
+    return Project(
+        meshes=project_meshes,
+        runs=[_run_from_json(run, reader, f"run {i + 1}", sizes, version) for i, run in enumerate(runs)],
+        title=_get(data, "title", str, "project", ""),
+        created_with=_get(data, "created_with", str, "project", "unknown"),
+    )
+
+
+def _member_infos(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    infos: dict[str, zipfile.ZipInfo] = {}
     for info in archive.infolist():
         if not _safe_member_name(info.filename):
             raise _Bad(f"refusing unsafe member name '{info.filename}' in the archive")
         if info.filename in infos:
             raise _Bad(f"duplicate member '{info.filename}' in the archive")
+        if info.flag_bits & _ENCRYPTED:
+            raise _Bad(f"member '{info.filename}' is encrypted; project files never are")
         infos[info.filename] = info
     if MANIFEST not in infos:
         raise _Bad(f"not a PDE Workbench project (no {MANIFEST} in the archive)")
-    if infos[MANIFEST].file_size > _MAX_MANIFEST_BYTES:
-        raise _Bad(f"{MANIFEST} is implausibly large ({infos[MANIFEST].file_size} bytes)")
+    return infos
+
+
+def _check_expansion(infos: Mapping[str, zipfile.ZipInfo], file_size: int) -> None:
+    """Refuse members that claim more bytes than the file holds, or that expand like a zip bomb.
+
+    Together these bound what reading the archive can produce by
+    :data:`MAX_EXPANSION` times the file's size (plus a grace of 1 MiB), from the
+    central directory alone, before a byte is decompressed. Members that overlap
+    (one compressed stream listed many times) claim more than the file holds.
+    """
+    stored = sum(info.compress_size for info in infos.values())
+    if stored > file_size:
+        raise _Bad(f"damaged or crafted archive: its members claim {format_bytes(stored)}, "
+                   f"the file holds {format_bytes(file_size)}")
+    for info in infos.values():
+        if info.file_size > _EXPANSION_GRACE and info.file_size > MAX_EXPANSION * info.compress_size:
+            raise _Bad(f"refusing '{info.filename}': it would expand "
+                       f"{info.file_size / max(info.compress_size, 1):.0f} times, to {format_bytes(info.file_size)} "
+                       f"(a zip bomb?)")
+    expanded = sum(info.file_size for info in infos.values())
+    if expanded > _EXPANSION_GRACE + MAX_EXPANSION * stored:
+        raise _Bad(f"refusing the archive: its members would expand {expanded / max(stored, 1):.0f} times, "
+                   f"to {format_bytes(expanded)} (a zip bomb?)")
+
+
+def _read_manifest(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cost: int) -> Any:
+    if info.file_size > _MAX_MANIFEST_BYTES:
+        raise _Bad(f"{MANIFEST} is implausibly large ({info.file_size} bytes)")
+    require_memory(cost, f"reading {MANIFEST}")
     try:
-        data = json.loads(archive.read(MANIFEST).decode("utf-8"), object_hook=_unplain)
+        # The C decoder bounds its recursion by the interpreter's limit: a document nested
+        # 200 000 deep raises RecursionError after the first thousand levels, it does not crash.
+        return json.loads(archive.read(info).decode("utf-8"), object_hook=_unplain)
+    except RecursionError:
+        raise _Bad(f"{MANIFEST} is nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as error:
         raise _Bad(f"{MANIFEST} is not valid JSON: {error}") from None
+
+
+def _version(data: Any) -> int:
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
         raise _Bad(f"not a PDE Workbench project ({MANIFEST} has no format '{FORMAT_NAME}')")
     version = data.get("version")
@@ -448,25 +619,28 @@ def _read(archive: zipfile.ZipFile, path: Path) -> Project:
             f"written by a newer PDE Workbench ({data.get('saved_with', '?')}, format version {version}); "
             f"this one ({__version__}) reads format versions up to {FORMAT_VERSION}"
         )
-    reader = _ArrayReader(archive, infos)
-    runs = _get(data, "runs", list, "project")
-    mesh = _get(data, "mesh", dict, "project")
-    embedded = _embedded_mesh_from_json(_get(mesh, "embedded", dict, "mesh"), reader) if "embedded" in mesh else None
-    return Project(
-        mesh="" if embedded is not None else _mesh_from_json(mesh, path),
-        runs=[_run_from_json(run, reader, f"run {i + 1}") for i, run in enumerate(runs)],
-        title=_get(data, "title", str, "project", ""),
-        created_with=_get(data, "created_with", str, "project", "unknown"),
-        embedded_mesh=embedded,
-        mesh_size=_mesh_size_from_json(mesh.get("size")),
-    )
+    return version
 
 
-def _mesh_size_from_json(data: Any) -> MeshSize | None:
+def _project_mesh_from_json(data: Any, reader: _ArrayReader, path: Path, index: int) -> ProjectMesh:
+    where = f"mesh {index + 1}"
+    if not isinstance(data, dict):
+        raise _Bad(f"{where} is not an object")
+    size = _mesh_size_from_json(data.get("size"), where)
+    if "embedded" not in data:
+        return ProjectMesh(_mesh_from_json(data, path, where), None, size)
+    where = f"embedded mesh {index + 1}"
+    mesh = _embedded_mesh_from_json(_get(data, "embedded", dict, where), reader, where)
+    if size is not None and MeshSize.of(mesh) != size:
+        raise _Bad(f"{where}: it has {MeshSize.of(mesh)}, {MANIFEST} says {size}")
+    return ProjectMesh("", mesh, MeshSize.of(mesh))
+
+
+def _mesh_size_from_json(data: Any, where: str) -> MeshSize | None:
     if data is None:  # version 1
         return None
-    return MeshSize(_count(_get(data, "points", int, "mesh size"), "mesh size"),
-                    _count(_get(data, "cells", int, "mesh size"), "mesh size"))
+    where = f"{where} size"
+    return MeshSize(_count(_get(data, "points", int, where), where), _count(_get(data, "cells", int, where), where))
 
 
 def _count(value: int, where: str) -> int:
@@ -475,9 +649,8 @@ def _count(value: int, where: str) -> int:
     return value
 
 
-def _embedded_mesh_from_json(data: dict, reader: _ArrayReader) -> Mesh:
+def _embedded_mesh_from_json(data: dict, reader: _ArrayReader, where: str) -> Mesh:
     """Rebuild an embedded mesh through :meth:`Mesh.build`, which validates it like a mesh file."""
-    where = "embedded mesh"
     points = reader.read(_get(data, "points", dict, where), f"{where} points")
     blocks = []
     for block in _get(data, "cells", list, where) + _get(data, "boundary", list, where, []):
@@ -495,11 +668,16 @@ def _embedded_mesh_from_json(data: dict, reader: _ArrayReader) -> Mesh:
         raise _Bad(f"{where}: {error}") from None
 
 
-def _run_from_json(data: Any, reader: _ArrayReader, where: str) -> RunEntry:
+def _run_from_json(data: Any, reader: _ArrayReader, where: str, sizes: list[MeshSize | None],
+                   version: int) -> RunEntry:
+    """A run; ``sizes`` are the project's meshes' sizes, which its fields must fit."""
     if not isinstance(data, dict):
         raise _Bad(f"{where} is not an object")
     name = _get(data, "name", str, where)
     where = f"run '{name}'"
+    mesh = _get(data, "mesh", int, where) if version >= 3 else 0
+    if not 0 <= mesh < len(sizes):
+        raise _Bad(f"{where}: it names mesh {mesh + 1}, the project has {len(sizes)}")
     status_text = _get(data, "status", str, where)
     try:
         status = RunStatus(status_text)
@@ -532,7 +710,8 @@ def _run_from_json(data: Any, reader: _ArrayReader, where: str) -> RunEntry:
         solver_id=_get(data, "solver_id", str, where),
         params=dict(_get(data, "params", dict, where, {})),
         status=status,
-        frames=[_frame_from_json(frame, reader, where) for frame in _get(data, "frames", list, where, [])],
+        # a generator: the run's frame store takes the frames one at a time, spilling beyond its budget
+        frames=(_frame_from_json(frame, reader, where, sizes[mesh]) for frame in _get(data, "frames", list, where, [])),
         curves=curves,
         progress=_float(data.get("progress", 0.0), where),
         timings={str(k): _float(v, where) for k, v in _get(data, "timings", dict, where, {}).items()},
@@ -540,10 +719,10 @@ def _run_from_json(data: Any, reader: _ArrayReader, where: str) -> RunEntry:
         log=log,
         error=error,
     )
-    return RunEntry(name, run, tuple(conditions))
+    return RunEntry(name, run, tuple(conditions), mesh)
 
 
-def _frame_from_json(data: Any, reader: _ArrayReader, where: str) -> Frame:
+def _frame_from_json(data: Any, reader: _ArrayReader, where: str, size: MeshSize | None) -> Frame:
     if not isinstance(data, dict):
         raise _Bad(f"{where}: a frame is not an object")
     index = _int(data.get("index"), where)
@@ -563,44 +742,163 @@ def _frame_from_json(data: Any, reader: _ArrayReader, where: str) -> Frame:
                                 _get(entry, "units", str, where, ""))
         except ValueError as error:
             raise _Bad(f"{where} field '{key}': {error}") from None
+        _check_fits(fields[key], size, f"{where} field '{key}'")
     return Frame(index, _float(data.get("time"), where), fields)
 
 
-class _ArrayReader:
-    """Reads the ``.npy`` members, checking them against what ``project.json`` declares."""
+def _check_fits(field_: Field, size: MeshSize | None, where: str) -> None:
+    """A field has one value per point (or cell) of its mesh: a view would otherwise read past its end.
 
-    def __init__(self, archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) -> None:
+    Version 1 files recorded no size: :meth:`Project.mesh_mismatch` checks their
+    fields against the mesh once it is opened.
+    """
+    if size is None:
+        return
+    expected = size.points if field_.location == "point" else size.cells
+    found = field_.values.shape[1 if field_.is_series else 0]
+    if found != expected:
+        raise _Bad(f"{where}: {found} values per frame, its mesh has {expected} {field_.location}s")
+
+
+def _array_refs(meshes: list, runs: list) -> Iterator[tuple[Any, str, bool]]:
+    """Every array reference ``project.json`` makes, with where it is and whether a frame holds it, found leniently.
+
+    This walk only sizes the arrays before any is read: it skips what is
+    malformed, which the full reading (:func:`_run_from_json` and friends) then
+    reports. The reader refuses any array this walk did not size, so the two
+    walks cannot disagree without a refusal.
+    """
+    for i, mesh in enumerate(_dicts(meshes)):
+        embedded = mesh.get("embedded")
+        if isinstance(embedded, dict):
+            where = f"embedded mesh {i + 1}"
+            yield embedded.get("points"), f"{where} points", False
+            for block in _dicts(embedded.get("cells")) + _dicts(embedded.get("boundary")):
+                yield block.get("connectivity"), f"{where} cells", False
+                yield block.get("tags"), f"{where} tags", False
+    for i, run in enumerate(_dicts(runs)):
+        name = f"'{run['name']}'" if isinstance(run.get("name"), str) else i + 1
+        for frame in _dicts(run.get("frames")):
+            for entry in _dicts(frame.get("fields")):
+                where = f"run {name} frame {frame.get('index')} field '{entry.get('key')}'"
+                yield entry.get("values"), where, True
+                yield entry.get("times"), f"{where} times", True
+
+
+def _dicts(value: Any) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+@dataclass(frozen=True)
+class _Declared:
+    """An array as ``project.json`` declares it."""
+
+    member: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+    @property
+    def allocated(self) -> int:
+        """Bytes once loaded: fields and mesh points become float64, indices int64."""
+        return math.prod(self.shape) * max(self.dtype.itemsize, _ALLOCATED_ITEMSIZE)
+
+
+class _ArrayReader:
+    """Reads the ``.npy`` members, each once, checked against what ``project.json`` declares.
+
+    Built from every reference the manifest makes, it refuses before reading any
+    array: a member missing, a declared array larger than its member, a member
+    named by more than one array (two hundred fields naming one 60 MB member
+    would take 12 GB), and a total that does not fit in the memory available.
+    Frames count only up to the frame store's memory budget: the runs' stores
+    spill the rest to disk as they are loaded. Each read then checks the
+    member's own header against the declaration and its length exactly, so what
+    is allocated is what was budgeted.
+    """
+
+    def __init__(self, archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo],
+                 refs: Iterator[tuple[Any, str, bool]], already_needed: int = 0) -> None:
         self.archive = archive
         self.infos = infos
+        declared = [(self._declared(ref, where), in_frame) for ref, where, in_frame in refs if isinstance(ref, dict)]
+        _refuse_shared_members([d for d, _ in declared])
+        self.unread: dict[str, _Declared] = {d.member: d for d, _ in declared}
+        in_frames = sum(d.allocated for d, in_frame in declared if in_frame)
+        elsewhere = sum(d.allocated for d, in_frame in declared if not in_frame)
+        # a member is held as read until its float64 copy exists: the largest one counts twice
+        largest = max((d.nbytes for d, _ in declared), default=0)
+        need = already_needed + elsewhere + min(in_frames, frame_store.default_budget().limit_bytes) + largest
+        require_memory(need, f"opening its {len(declared)} arrays")
 
-    def read(self, ref: dict, where: str, kinds: str = "biuf") -> np.ndarray:
-        """The array ``ref`` names; ``kinds`` are the dtype kinds accepted (plain numbers only)."""
+    def _declared(self, ref: dict, where: str) -> _Declared:
         member = _get(ref, "member", str, where)
         shape = _get(ref, "shape", list, where)
         if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
             raise _Bad(f"{where}: shape {shape} is not a list of sizes")
-        shape = tuple(shape)
+        dtype = _plain_dtype(_get(ref, "dtype", str, where), member, where)
         info = self.infos.get(member)
         if info is None:
             raise _Bad(f"{where}: member '{member}' is missing from the archive")
+        declared = _Declared(member, tuple(shape), dtype)
+        if declared.nbytes > info.file_size:
+            raise _Bad(f"{where}: '{member}' is truncated ({MANIFEST} declares {format_bytes(declared.nbytes)}, "
+                       f"the member holds {format_bytes(info.file_size)})")
+        return declared
+
+    def read(self, ref: dict, where: str, kinds: str = "biuf") -> np.ndarray:
+        """The array ``ref`` names; ``kinds`` are the dtype kinds accepted (plain numbers only)."""
+        declared = self._declared(ref, where)
+        if self.unread.pop(declared.member, None) != declared:
+            raise _Bad(f"{where}: '{declared.member}' was not sized before reading")  # the walks disagree: a bug
+        if declared.dtype.kind not in kinds:
+            raise _Bad(f"{where}: '{declared.member}' holds {declared.dtype} values, integers are expected")
+        info = self.infos[declared.member]
         with self.archive.open(info) as stream:
-            header_shape, dtype = _npy_header(stream, member, where)
-        if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biuf":
-            raise _Bad(f"{where}: refusing '{member}' of dtype {dtype} (only plain numbers are allowed)")
-        if dtype.kind not in kinds:
-            raise _Bad(f"{where}: '{member}' holds {dtype} values, integers are expected")
-        if header_shape != shape:
-            raise _Bad(f"{where}: '{member}' has shape {header_shape}, project.json says {shape}")
-        if math.prod(shape) * dtype.itemsize > info.file_size:
-            raise _Bad(f"{where}: '{member}' is truncated")
+            shape, dtype = _npy_header(stream, declared.member, where)
+            data_bytes = info.file_size - stream.tell()
+        _check_header(declared, shape, dtype, data_bytes, where)
         with self.archive.open(info) as stream:
             try:
                 array = np.load(stream, allow_pickle=False)
             except ValueError as error:
-                raise _Bad(f"{where}: cannot read '{member}': {error}") from None
-        if not isinstance(array, np.ndarray) or array.shape != shape:
-            raise _Bad(f"{where}: '{member}' is not the array project.json describes")
+                raise _Bad(f"{where}: cannot read '{declared.member}': {error}") from None
+        if not isinstance(array, np.ndarray) or array.shape != declared.shape:
+            raise _Bad(f"{where}: '{declared.member}' is not the array {MANIFEST} describes")
         return array
+
+
+def _refuse_shared_members(declared: list[_Declared]) -> None:
+    counts = Counter(d.member for d in declared)
+    member, count = counts.most_common(1)[0] if counts else ("", 0)
+    if count > 1:
+        raise _Bad(f"'{member}' is named by {count} arrays in {MANIFEST}; each array is stored once")
+
+
+def _plain_dtype(text: str, member: str, where: str) -> np.dtype:
+    try:
+        dtype = np.dtype(text)
+    except (TypeError, ValueError, SyntaxError):
+        raise _Bad(f"{where}: '{member}' has no valid dtype ({text!r})") from None
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in "biuf":
+        raise _Bad(f"{where}: refusing '{member}' of dtype {dtype} (only plain numbers are allowed)")
+    return dtype
+
+
+def _check_header(declared: _Declared, shape: tuple[int, ...], dtype: np.dtype, data_bytes: int, where: str) -> None:
+    """The member's own header must say what ``project.json`` says, and its data must be exactly that long."""
+    member = declared.member
+    if dtype != declared.dtype:
+        raise _Bad(f"{where}: '{member}' holds {dtype} values, {MANIFEST} says {declared.dtype}")
+    if shape != declared.shape:
+        raise _Bad(f"{where}: '{member}' has shape {shape}, {MANIFEST} says {declared.shape}")
+    if data_bytes < declared.nbytes:
+        raise _Bad(f"{where}: '{member}' is truncated ({data_bytes} of {declared.nbytes} bytes)")
+    if data_bytes > declared.nbytes:
+        raise _Bad(f"{where}: '{member}' has {data_bytes - declared.nbytes} bytes more than its shape holds")
 
 
 def _npy_header(stream, member: str, where: str) -> tuple[tuple[int, ...], np.dtype]:
@@ -612,16 +910,18 @@ def _npy_header(stream, member: str, where: str) -> tuple[tuple[int, ...], np.dt
             shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
         else:
             raise ValueError(f"unsupported .npy version {version}")
-    except (ValueError, EOFError) as error:
+    except (zipfile.BadZipFile, OSError, zlib.error):  # the archive itself is damaged: load_project says so
+        raise
+    except Exception as error:  # noqa: BLE001 - numpy parses the header with ast: SyntaxError, TokenError, ...
         raise _Bad(f"{where}: '{member}' is not a valid .npy array: {_one_line(error)}") from None
     return tuple(shape), dtype
 
 
-def _mesh_from_json(data: dict, project_path: Path) -> str:
+def _mesh_from_json(data: dict, project_path: Path, where: str) -> str:
     if "sample" in data:
-        return _get(data, "sample", str, "mesh")
-    stored = _get(data, "path", str, "mesh")
-    if not _get(data, "relative", bool, "mesh", False):
+        return _get(data, "sample", str, where)
+    stored = _get(data, "path", str, where)
+    if not _get(data, "relative", bool, where, False):
         return stored
     candidate = os.path.normpath(os.path.join(os.path.abspath(project_path.parent), stored))
     absolute = data.get("absolute")

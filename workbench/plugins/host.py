@@ -16,6 +16,16 @@ declares (``PDEWB_HOOK_API = 1``; a module without it is taken to be written for
 version 1) with :data:`COMPATIBLE_HOOK_APIS`; a mismatch records the plugin as
 *incompatible* and registers nothing.
 
+Plugin code runs isolated (:mod:`.isolation`): its prints go to stderr, an
+exception or ``sys.exit()`` anywhere in it fails that plugin only, and a plugin
+slower to load than :func:`~.isolation.slow_load_seconds` is named on stderr while
+it loads and in its record afterwards.
+
+Contribution ids are unique: the first plugin to declare an id owns it, and a
+later plugin declaring the same id is refused as a whole (listed as failed, with
+the owner's name). Discovery puts the built-in plugins first
+(:mod:`.discovery`), so a third-party plugin can never replace ``fem.heat``.
+
 Besides the environment's entry points, the user plugin folder
 (:func:`~.userconfig.plugin_folder`) is scanned: it is a folder as written by
 ``pip install --target``, whose ``*.dist-info`` entry points are read and which is
@@ -23,12 +33,12 @@ appended to ``sys.path`` (last, so the host's own packages always win). Plugins
 the user disabled (``plugins.json``, :mod:`.userconfig`) are listed, not imported.
 
 Environment: ``PDEWB_SAFE_MODE=1`` loads only the built-in plugins;
-``PDEWB_TRACE_HOOKS=1`` logs every plugin load and hook call to stderr.
+``PDEWB_TRACE_HOOKS=1`` logs every plugin load and hook call to stderr;
+``PDEWB_SLOW_PLUGIN_SECONDS`` sets the slow-load threshold (2 s).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -36,32 +46,35 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, TypeVar
 
 import pluggy
 
-from ..core.errors import PluginError
+from ..core.errors import PLUGIN_FAILURES, PluginError, describe_failure
 from . import hookspecs
 from .contributions import FAMILIES, Contribution, IntegratorContribution, SolverContribution
+from .discovery import (
+    BUILTIN_DISTRIBUTIONS,
+    ENTRY_POINT_GROUP,
+    discover,
+    discover_entry_points,
+    in_user_folder,
+    is_builtin,
+    is_in_folder,
+    normalise_distribution,
+    origin_of,
+)
+from .isolation import plugin_code, slow_load_seconds
 from .userconfig import PluginConfig, plugin_folder
 
-ENTRY_POINT_GROUP = "pde_workbench.plugins"
+__all__ = [
+    "BUILTIN_DISTRIBUTIONS", "COMPATIBLE_HOOK_APIS", "ENTRY_POINT_GROUP", "PluginHost", "PluginRecord",
+    "discover_entry_points", "is_in_folder", "load_plugins", "normalise_distribution",
+]
+
 SAFE_MODE_ENV = "PDEWB_SAFE_MODE"
 TRACE_ENV = "PDEWB_TRACE_HOOKS"
-#: Distributions shipped with the workbench (the packages under plugins/).
-BUILTIN_DISTRIBUTIONS = frozenset(
-    {
-        "pde-workbench-fem",
-        "pde-workbench-samples",
-        "pde-workbench-spectral",
-        "pde-workbench-darcy",
-        "pde-workbench-operators",
-        "pde-workbench-movers",
-        "pde-workbench-insr",
-    }
-)
 #: Hook API versions this host can load; a plugin declares its own as ``PDEWB_HOOK_API``.
 COMPATIBLE_HOOK_APIS = frozenset({hookspecs.HOOK_API_VERSION})
 API_ATTRIBUTE = "PDEWB_HOOK_API"
@@ -85,6 +98,10 @@ class PluginRecord:
     #: Where the plugin came from: "built-in", "index: URL", "wheel: PATH", "user folder: PATH", ...
     origin: str = "registered in code"
     api_version: int | None = None
+    #: Seconds its import and hooks took (None: not loaded from an entry point).
+    load_seconds: float | None = None
+    #: What the user should know about a plugin that did load (it is slow, ...).
+    notes: list[str] = field(default_factory=list)
 
     def describe(self) -> dict:
         return {
@@ -98,85 +115,14 @@ class PluginRecord:
             "status": self.status,
             "reason": self.error,
             "error": self.error,
+            "load_seconds": None if self.load_seconds is None else round(self.load_seconds, 3),
+            "notes": list(self.notes),
             "contributions": [c.id for c in self.contributions],
         }
 
 
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def normalise_distribution(distribution: str) -> str:
-    """A distribution's name as pip compares them (PEP 503: case, '_' and '.' do not matter)."""
-    return distribution.lower().replace("_", "-").replace(".", "-")
-
-
-def discover_entry_points(group: str = ENTRY_POINT_GROUP) -> list[metadata.EntryPoint]:
-    """The plugin entry points of this environment, then those of the user plugin folder.
-
-    Nothing is imported. The same entry point visible twice (a distribution on two
-    ``sys.path`` entries) is listed once.
-    """
-    found: list[metadata.EntryPoint] = []
-    seen = set()
-    environment = sorted(metadata.entry_points(group=group), key=lambda e: e.name)
-    folder = plugin_folder()
-    in_folder = []
-    if folder.is_dir():
-        for dist in metadata.distributions(path=[str(folder)]):
-            in_folder.extend(ep for ep in dist.entry_points if ep.group == group)
-    for entry_point in [*environment, *sorted(in_folder, key=lambda e: e.name)]:
-        if (entry_point.name, entry_point.value) not in seen:
-            seen.add((entry_point.name, entry_point.value))
-            found.append(entry_point)
-    return found
-
-
-def is_in_folder(dist: metadata.Distribution, folder: Path) -> bool:
-    location = Path(str(dist.locate_file(""))).resolve()
-    return location == folder.resolve()
-
-
-def origin_of(dist: metadata.Distribution | None, builtin: bool, sources: Mapping[str, dict] = {}) -> str:
-    """Where an installed distribution came from, as far as its metadata and our install log tell."""
-    if dist is None:
-        return "registered in code"
-    if builtin:
-        return "built-in"
-    folder = plugin_folder()
-    if folder.is_dir() and is_in_folder(dist, folder):
-        return f"user folder: {folder}"
-    direct = _direct_url(dist)
-    if direct is not None:
-        url = direct.get("url", "")
-        path = url.removeprefix("file://")
-        if direct.get("dir_info", {}).get("editable"):
-            return f"editable: {path}"
-        if "vcs_info" in direct:
-            return f"{direct['vcs_info'].get('vcs', 'vcs')}: {url}"
-        if url.startswith("file://"):
-            return f"{'wheel' if path.endswith('.whl') else 'directory'}: {path}"
-        return f"url: {url}"
-    recorded = sources.get(normalise_distribution(dist.name), {}).get("source")
-    if recorded:
-        return recorded
-    location = Path(str(dist.locate_file("")))
-    return f"site-packages: {location} (installed by {_installer(dist)})"
-
-
-def _direct_url(dist: metadata.Distribution) -> dict | None:
-    text = dist.read_text("direct_url.json")
-    if not text:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _installer(dist: metadata.Distribution) -> str:
-    return (dist.read_text("INSTALLER") or "").strip() or "an unknown tool"
 
 
 def declared_api(plugin: object) -> tuple[int | None, str | None]:
@@ -204,16 +150,20 @@ class PluginHost:
         trace: bool | None = None,
         disabled: Iterable[str] = (),
         sources: Mapping[str, dict] | None = None,
+        slow_seconds: float | None = None,
     ) -> None:
         self.safe_mode = _flag(SAFE_MODE_ENV) if safe_mode is None else safe_mode
         self.trace = _flag(TRACE_ENV) if trace is None else trace
         self.disabled = set(disabled)
         #: Install sources recorded by ``pdewb plugins install`` (distribution -> {"source": ...}).
         self.sources = dict(sources or {})
+        #: Loading a plugin for longer than this is reported (:mod:`.isolation`).
+        self.slow_seconds = slow_load_seconds() if slow_seconds is None else slow_seconds
         self.records: list[PluginRecord] = []
         self._manager = pluggy.PluginManager(hookspecs.PROJECT)
         self._manager.add_hookspecs(hookspecs)
         self._by_id: dict[str, Contribution] = {}
+        self._owner: dict[str, PluginRecord] = {}  # contribution id -> the plugin that declared it first
         if self.trace and not log.handlers:
             handler = logging.StreamHandler(sys.stderr)
             handler.setFormatter(logging.Formatter("[pdewb plugins] %(message)s"))
@@ -223,20 +173,20 @@ class PluginHost:
     # -- loading --------------------------------------------------------------------
 
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> PluginHost:
-        """Discover and load every plugin installed in the entry-point group or the user folder."""
-        for entry_point in discover_entry_points(group):
+        """Discover and load every plugin installed in the entry-point group or the user folder, built-ins first."""
+        found = discover(group)
+        for entry_point in found.entry_points:
             self._load_entry_point(entry_point)
+        for distribution, reason in found.unreadable.items():
+            self._fail(PluginRecord(name=distribution, distribution=distribution, origin="unreadable metadata"),
+                       reason)
         return self
 
     def _load_entry_point(self, entry_point: metadata.EntryPoint) -> None:
         dist = entry_point.dist
         distribution = dist.name if dist is not None else None
-        record = PluginRecord(
-            name=entry_point.name,
-            distribution=distribution,
-            version=dist.version if dist is not None else None,
-            builtin=distribution is not None and normalise_distribution(distribution) in BUILTIN_DISTRIBUTIONS,
-        )
+        record = PluginRecord(name=entry_point.name, distribution=distribution,
+                              version=dist.version if dist is not None else None, builtin=is_builtin(dist))
         record.origin = origin_of(dist, record.builtin, self.sources)
         if self.safe_mode and not record.builtin:
             self._skip(record, "safe mode: third-party plugins are not loaded")
@@ -244,54 +194,84 @@ class PluginHost:
         if record.name in self.disabled:
             self._skip(record, "disabled by the user")
             return
-        started = time.perf_counter()
-        _make_importable(dist)
-        try:
-            module = entry_point.load()
-        except Exception as error:  # noqa: BLE001 - a broken plugin must not stop the others
-            self._fail(record, f"import failed: {type(error).__name__}: {error}")
+        if entry_point.pattern.match(entry_point.value) is None:
+            self._fail(record, f"its entry point '{entry_point.name} = {entry_point.value}' names no module")
             return
-        log.debug("imported %s (%s) in %.1f ms", record.name, entry_point.value, 1e3 * (time.perf_counter() - started))
-        self.register(module, record)
+        _make_importable(dist)
+        with plugin_code(record.name, self.slow_seconds) as watch:
+            try:
+                module = entry_point.load()
+            except PLUGIN_FAILURES as error:  # a broken plugin, even one calling sys.exit(), must not stop the others
+                self._fail(record, f"import failed: {describe_failure(error)}")
+            else:
+                self.register(module, record)
+        record.load_seconds = watch.seconds
+        log.debug("loaded %s (%s) in %.1f ms", record.name, entry_point.value, 1e3 * watch.seconds)
+        if watch.seconds > self.slow_seconds:
+            self._report_slow(record, watch.seconds)
+
+    def _report_slow(self, record: PluginRecord, seconds: float) -> None:
+        note = f"slow to load: {seconds:.1f} s, which every command waits for"
+        record.notes.append(note)
+        log.warning("pdewb: plugin '%s' took %.1f s to load; every command waits for it "
+                    "('pdewb plugins disable %s' skips it)", record.name, seconds, record.name)
 
     def register(self, plugin: ModuleType | object, record: PluginRecord | str) -> PluginRecord:
         """Register a plugin object (a module of hookimpls) and collect its contributions.
 
-        Tests and embedding applications may call this directly with a module.
+        Tests and embedding applications may call this directly with a module. Whatever
+        the plugin's code does (raise, ``sys.exit()``, print) ends as this record's status.
         """
         if isinstance(record, str):
             record = PluginRecord(name=record)
+        with plugin_code(record.name):
+            try:
+                problem = self._register(plugin, record)
+            except PLUGIN_FAILURES as error:
+                if self._manager.get_plugin(record.name) is plugin:  # never another plugin of that name
+                    self._manager.unregister(plugin)
+                problem = describe_failure(error)
+        if problem is not None:
+            self._fail(record, problem)
+        elif record.status == "incompatible":
+            log.info("plugin %s is incompatible: %s", record.name, record.error)
+            self.records.append(record)
+        return record
+
+    def _register(self, plugin: object, record: PluginRecord) -> str | None:
+        """Register and index one plugin; returns why it cannot load, or None (the record is then complete)."""
         record.api_version, incompatible = declared_api(plugin)
         if incompatible:
             record.status, record.error = "incompatible", incompatible
-            log.info("plugin %s is incompatible: %s", record.name, incompatible)
-            self.records.append(record)
-            return record
-        if any(r.name == record.name and r.status == "loaded" for r in self.records):
-            self._fail(record, f"another plugin is already registered as '{record.name}'")
-            return record
+            return None
+        taken = next((r for r in self.records if r.name == record.name and r.status == "loaded"), None)
+        if taken is not None:
+            return f"another plugin is already registered as '{record.name}'{_whose(taken)}"
         try:
             self._manager.register(plugin, name=record.name)
         except pluggy.PluginValidationError as error:
-            self._fail(record, f"invalid hook implementation: {error}")
-            return record
+            return f"invalid hook implementation: {error}"
         except ValueError as error:
-            self._fail(record, str(error))
-            return record
+            return str(error)
         unknown = [caller.name for caller in self._manager.get_hookcallers(plugin) or [] if not caller.has_spec()]
         if unknown:
             self._unregister(record.name)
-            self._fail(record, f"unknown hook(s) {', '.join(sorted(unknown))} (see docs/plugins.md for the hook names)")
-            return record
+            return f"unknown hook(s) {', '.join(sorted(unknown))} (see docs/plugins.md for the hook names)"
         try:
             contributions = self._collect(record.name)
         except PluginError as error:
             self._unregister(record.name)
-            self._fail(record, str(error))
-            return record
-        record.contributions = self._index(record, contributions)
+            return str(error)
+        conflict = self._conflict(contributions)
+        if conflict is not None:
+            self._unregister(record.name)
+            return conflict
+        for contribution in contributions:
+            self._by_id[contribution.id] = contribution
+            self._owner[contribution.id] = record
+        record.contributions = contributions
         self.records.append(record)
-        return record
+        return None
 
     def _collect(self, plugin_name: str) -> list[Contribution]:
         """Call each hook of one plugin on its own, so one failure stays with its plugin."""
@@ -304,9 +284,9 @@ class PluginHost:
                 started = time.perf_counter()
                 try:
                     result = impl.function()
-                except Exception as error:  # noqa: BLE001
-                    raise PluginError(f"hook {hook_name} raised {type(error).__name__}: {error}") from error
-                result = list(result or [])
+                    result = [] if result is None else list(result)
+                except PLUGIN_FAILURES as error:
+                    raise PluginError(f"hook {hook_name} raised {describe_failure(error)}") from error
                 wrong = [type(item).__name__ for item in result if not isinstance(item, family)]
                 if wrong:
                     raise PluginError(f"hook {hook_name} returned {', '.join(wrong)} instead of {family.__name__}")
@@ -317,17 +297,20 @@ class PluginHost:
                 collected.extend(result)
         return collected
 
-    def _index(self, record: PluginRecord, contributions: list[Contribution]) -> list[Contribution]:
-        kept = []
+    def _conflict(self, contributions: list[Contribution]) -> str | None:
+        """Why these contributions cannot join the host: an id declared twice, or one another plugin owns."""
+        seen: set[str] = set()
         for contribution in contributions:
-            owner = self._by_id.get(contribution.id)
+            if not isinstance(contribution.id, str) or not contribution.id:
+                return f"a contribution has no usable id ({contribution.id!r})"
+            if contribution.id in seen:
+                return f"duplicate contribution id '{contribution.id}': the plugin declares it twice"
+            owner = self._owner.get(contribution.id)
             if owner is not None:
-                log.info("%s: contribution id '%s' is already taken; ignored", record.name, contribution.id)
-                record.error = f"duplicate contribution id '{contribution.id}' ignored"
-                continue
-            self._by_id[contribution.id] = contribution
-            kept.append(contribution)
-        return kept
+                return (f"duplicate contribution id '{contribution.id}': already provided by plugin "
+                        f"'{owner.name}'{_whose(owner)}; the first plugin keeps it and built-in plugins come first")
+            seen.add(contribution.id)
+        return None
 
     def _unregister(self, name: str) -> None:
         plugin = self._manager.get_plugin(name)
@@ -336,6 +319,7 @@ class PluginHost:
 
     def _fail(self, record: PluginRecord, message: str) -> None:
         record.status, record.error = "failed", " ".join(message.split())
+        record.contributions = []
         log.info("plugin %s failed: %s", record.name, record.error)
         self.records.append(record)
 
@@ -374,13 +358,17 @@ class PluginHost:
         return found if isinstance(found, IntegratorContribution) else self.solver(contribution_id)
 
 
+def _whose(record: PluginRecord) -> str:
+    """' (built-in)' or ' (distribution NAME)': enough for the user to tell two plugins apart."""
+    if record.builtin:
+        return " (built-in)"
+    return f" (distribution {record.distribution})" if record.distribution else ""
+
+
 def _make_importable(dist: metadata.Distribution | None) -> None:
     """Append the user plugin folder to sys.path before importing a plugin that lives there."""
-    if dist is None:
-        return
-    folder = plugin_folder()
-    if folder.is_dir() and is_in_folder(dist, folder) and str(folder) not in sys.path:
-        sys.path.append(str(folder))
+    if in_user_folder(dist) and str(plugin_folder()) not in sys.path:
+        sys.path.append(str(plugin_folder()))
 
 
 def load_plugins(**options: Any) -> PluginHost:

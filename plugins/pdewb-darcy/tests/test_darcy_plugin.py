@@ -55,3 +55,47 @@ def test_frame_values_follow_the_mesh_point_order(solver):
     u = run.frames[0].fields["u"].values
     on_boundary = (x == 0) | (x == 1) | (y == 0) | (y == 1)
     assert np.all(u[on_boundary] == 0) and np.all(u[~on_boundary] > 0)
+
+
+GB = 10**9
+
+
+@pytest.fixture()
+def one_gigabyte(monkeypatch):
+    """A machine with 1 GB available, whatever this one has."""
+    import workbench.core.memory
+
+    monkeypatch.setattr(workbench.core.memory, "available_memory", lambda: GB)
+
+
+def test_a_grid_too_large_for_memory_is_refused_before_it_is_built(solver, one_gigabyte):
+    from workbench.core.memory import NotEnoughMemory
+
+    with pytest.raises(NotEnoughMemory, match=r"darcy.fd with n = 1024 \(1,050,625 grid nodes\) needs 2.6 GB of "
+                                              r"memory; only 1.0 GB are available"):
+        build_problem(solver, None, {"n": 1024})
+    assert build_problem(solver, None, {"n": 64}).mesh.n_points == 65**2
+
+
+def test_a_data_set_batch_too_large_for_memory_is_refused(one_gigabyte):
+    from pdewb_darcy.dataset import dataset_metadata, generate_batch
+
+    from workbench.core.memory import NotEnoughMemory
+
+    with pytest.raises(NotEnoughMemory, match=r"a batch of 64 darcy.fd samples with n = 512"):
+        generate_batch({"n": 512}, np.arange(64))
+    with pytest.raises(NotEnoughMemory, match=r"one darcy.fd sample with n = 4096"):
+        dataset_metadata({"n": 4096})  # refused before a data set file is even created
+    assert generate_batch({"n": 16}, np.arange(2))["u"].shape == (2, 17, 17)
+
+
+def test_darcy_fem_refuses_a_random_field_too_large_for_memory(one_gigabyte):
+    from pdewb_darcy.mesh_darcy import centroid_coefficient
+
+    from workbench.core.memory import NotEnoughMemory
+    from workbench.core.meshgen import rectangle_mesh
+
+    mesh = rectangle_mesh(4)
+    with pytest.raises(NotEnoughMemory, match="the random field with 100001 modes per axis at 32 points"):
+        centroid_coefficient(mesh, 100_000, 0)
+    assert set(np.unique(centroid_coefficient(mesh, 16, 0))) <= {3.0, 12.0}

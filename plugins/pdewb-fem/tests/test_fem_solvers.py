@@ -140,8 +140,20 @@ def test_stray_points_are_pinned_and_do_not_make_the_system_singular():
 def test_time_steps_land_exactly_on_t_end():
     assert heat.time_steps(1.0, 0.1) == (10, 0.1)
     assert heat.time_steps(1.0, 0.3) == (4, 0.25)
-    assert heat.time_steps(0.1, 1.0) == (1, 0.1)
+    assert heat.time_steps(0.1, 0.1) == (1, 0.1)
     assert heat.time_steps(0.0, 0.1)[0] == 0
+
+
+@pytest.mark.parametrize(("t_end", "dt", "fragment"), [
+    (0.1, 1.0, "dt = 1 is longer than the whole time span t_end = 0.1"),
+    (1.0, 1e308, "longer than the whole time span"),
+    (1.0, 1e-12, "time steps is more than 10,000,000"),
+])
+def test_heat_refuses_a_step_it_would_have_to_change_beyond_recognition_before_any_frame(t_end, dt, fragment):
+    params = {"t_end": t_end, "dt": dt, "initial": "x"}
+    job = heat.solve(Problem(rectangle_mesh(3), "heat", params, DIRICHLET_ZERO))
+    with pytest.raises(ParamError, match=fragment):
+        next(job)  # the first event: nothing was assembled or emitted
 
 
 def test_heat_says_when_it_adjusts_dt():

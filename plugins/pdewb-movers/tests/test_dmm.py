@@ -144,6 +144,25 @@ def test_checkpoint_for_another_monitor_or_domain_is_refused(tmp_path):
         load_checkpoint(elsewhere)
 
 
+def test_tensors_of_another_dtype_or_an_unaffordable_architecture_are_refused(tmp_path):
+    from workbench.io.checkpoints import read_checkpoint_document, write_safetensors
+
+    network = build_network(small_config())
+    document = read_checkpoint_document(saved(tmp_path, network))
+    weights = {name: tensor.double() if name == "branch.out.bias" else tensor
+               for name, tensor in network.state_dict().items()}
+    path = write_safetensors(tmp_path / "double.safetensors", weights, document)
+    with pytest.raises(CheckpointError, match=r"tensor 'branch.out.bias' is float64 \[1\] in the file, "
+                                              r"the architecture needs float32 \[1\]"):
+        load_checkpoint(path)
+    for architecture, message in [({"branch_grid": 4096, "frequencies": 8, "channels": 4}, "at most 512"),
+                                  ({"branch_grid": 16, "frequencies": 6, "channels": 4.0}, "'channels' is 4.0"),
+                                  ({"branch_grid": 16, "frequencies": 6, "depth": 3}, "unexpected keyword")]:
+        changed = saved(tmp_path, network, name="changed.safetensors", architecture=architecture)
+        with pytest.raises(CheckpointError, match=message):
+            load_checkpoint(changed)
+
+
 def test_a_pickle_is_refused_without_being_unpickled(tmp_path):
     path = tmp_path / "dmm.safetensors"
     torch.save(build_network(small_config()).state_dict(), path)

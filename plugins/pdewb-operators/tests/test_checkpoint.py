@@ -4,8 +4,10 @@ Nothing here may execute code from a file: the pickle tests carry a payload that
 create a marker file, and check that it does not appear.
 """
 
+import errno
 import json
 import pickle
+from pathlib import Path
 
 import pytest
 import torch
@@ -21,6 +23,7 @@ from pdewb_operators.normalization import NormalizedOperator
 from safetensors.torch import save_file
 
 from workbench.core.errors import WorkbenchError
+from workbench.io.atomic import OutputError
 
 ARCHITECTURE = default_architecture("fno", 2, 1, 1, False, modes=4, width=8, layers=2, projection_width=16)
 TASK = {"solver": "darcy.fd", "solver_version": "0.1.0", "params": {"n": 16}, "grid": [17, 17], "dim": 2,
@@ -185,12 +188,14 @@ def test_a_failed_save_leaves_the_previous_checkpoint_intact(saved, monkeypatch)
     path = saved[0]
     before = path.read_bytes()
 
-    def fails_midway(tensors, temporary, metadata):
-        temporary.write_bytes(b"half a checkpoint")
-        raise OSError("disk full")
+    real_write_bytes = Path.write_bytes
 
-    monkeypatch.setattr(checkpoint, "_write_tensors", fails_midway)
-    with pytest.raises(OSError, match="disk full"):
+    def fails_midway(self, data):
+        real_write_bytes(self, data[:100])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", fails_midway)
+    with pytest.raises(OutputError, match="disk full"):
         save_checkpoint(path, operator(seed=1), document())
     assert path.read_bytes() == before
     assert sorted(p.name for p in path.parent.iterdir()) == ["darcy.safetensors"]  # no temporary file left

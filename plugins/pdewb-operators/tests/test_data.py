@@ -179,3 +179,30 @@ def test_float64_on_request(files):
     arrays, _ = read_dataset(files["darcy.fd"])
     assert data.inputs.dtype == torch.float64
     assert np.array_equal(data.targets[:, 0].numpy(), arrays["u"])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_pairs_from_arrays_with_non_finite_values_are_refused_naming_field_and_sample(files, bad):
+    from workbench.core.finite import NonFiniteError
+
+    arrays, meta = read_dataset(files["darcy.fd"])
+    arrays["seed"] = meta["seed"]
+    arrays["u"][4, 2, 3] = bad
+    with pytest.raises(NonFiniteError, match=rf"field 'u' has NaN or infinite values in 1 of 6 samples "
+                                             rf"\(first: sample 4, seed {int(meta['seed'][4])}\)"):
+        operator_data_from_arrays(arrays, meta["attributes"])
+
+
+def test_the_fingerprint_of_an_empty_selection_is_defined_and_differs(files):
+    arrays, meta = read_dataset(files["darcy.fd"])
+    arrays["seed"] = meta["seed"]
+    empty = {name: values[:0] for name, values in arrays.items()}
+    assert dataset_fingerprint(empty, meta["attributes"]) != dataset_fingerprint(arrays, meta["attributes"])
+
+
+def test_input_range_is_per_channel_min_and_max(files):
+    from pdewb_operators.data import input_range
+
+    data = load_operator_data(files["spectral.navier_stokes"], history=2)
+    expected = [[float(data.inputs[:, c].min()), float(data.inputs[:, c].max())] for c in range(2)]
+    assert input_range(data) == expected and expected[0][0] < expected[0][1]

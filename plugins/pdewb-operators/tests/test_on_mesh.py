@@ -172,3 +172,26 @@ def test_a_periodic_checkpoint_is_refused(models):
     with pytest.raises(ParamError, match="burgers.safetensors learned spectral.burgers on a periodic grid; predicting "
                                          "on a mesh is only supported for non-periodic 2D grid tasks"):
         burgers.predict_on_mesh(mesh, np.zeros(mesh.n_points))
+
+
+def test_the_checkpoint_records_the_range_of_its_training_inputs(models):
+    """Darcy coefficients are 3 or 12 by the recipe: so are the training inputs, whatever the seeds."""
+    assert models["fno"].task["input_range"] == [[3.0, 12.0]]
+
+
+@pytest.mark.parametrize(("value", "shown"), [(0.0, r"\[0, 0\]"), (-1.0, r"\[-1, -1\]"), (12.5, r"\[12.5, 12.5\]")])
+def test_an_input_outside_the_training_range_is_refused(models, value, shown):
+    mesh = perturbed_square(8)
+    with pytest.raises(ParamError, match=rf"the input field 'a' ranges over {shown}, outside \[3, 12\] where "
+                                         r"fno.safetensors was trained"):
+        models["fno"].predict_on_mesh(mesh, np.full(mesh.n_points, value), resolution_check=False)
+
+
+def test_the_range_bounds_themselves_and_a_given_range_are_honoured(models):
+    mesh = perturbed_square(8)
+    x = mesh.points[:, 0]
+    inside = models["fno"].predict_on_mesh(mesh, np.where(x > 0.5, 12.0, 3.0), resolution_check=False)
+    assert np.all(np.isfinite(inside.values))
+    with pytest.raises(ParamError, match=r"outside \[4, 12\]"):  # a given range replaces the recorded one
+        models["fno"].predict_on_mesh(mesh, np.where(x > 0.5, 12.0, 3.0), resolution_check=False,
+                                      input_range=[[4.0, 12.0]])

@@ -85,6 +85,11 @@ def test_huge_dt_fails_the_run_with_a_named_step(host):
     ({"initial": "sqrt(-1 - x)"}, "not finite"),
     ({"initial": "import os"}, "initial"),
     ({"dt": 0.0}, "dt"),
+    ({"dt": 2.0, "t_end": 1.0}, r"dt = 2 is longer than the whole time span t_end = 1"),
+    ({"dt": 1e-12, "t_end": 1.0}, r"time steps is more than 10,000,000"),
+    ({"dt": 1e308}, "longer than the whole time span"),
+    ({"dt": "inf"}, "not a finite number"),
+    ({"n_out": 20_000_000, "dt": 1.0, "t_end": 1.0}, "more than 10,000,000 time steps"),
 ])
 def test_bad_params_are_param_errors(host, solver_id, params, message):
     solver = host.solver(solver_id)
@@ -102,3 +107,32 @@ def test_the_job_itself_refuses_nan_initial_values(host):
     job = solver.load()(Problem(interval_mesh(16), "burgers", {"n": 16, "initial": "1/(x - 0.5)"}))
     with pytest.raises(ParamError, match="not finite"):
         next(iter(job))
+
+
+@pytest.mark.parametrize(("solver_id", "fragment"), [
+    ("spectral.burgers", r"spectral.burgers with n = 4000000 \(4,000,001 grid points, 2 frames\) needs"),
+    ("spectral.navier_stokes", r"spectral.navier_stokes with n = 4096 \(16,785,409 grid points, 2 frames\) needs"),
+])
+def test_a_grid_too_large_for_memory_is_refused_before_it_is_built(host, monkeypatch, solver_id, fragment):
+    import workbench.core.memory
+    from workbench.core.memory import NotEnoughMemory
+
+    monkeypatch.setattr(workbench.core.memory, "available_memory", lambda: 10**8)  # 100 MB
+    n = 4_000_000 if solver_id == "spectral.burgers" else 4096
+    with pytest.raises(NotEnoughMemory, match=fragment):
+        build_problem(host.solver(solver_id), None, {"n": n, "n_out": 1, "t_end": 0.01})
+    assert build_problem(host.solver(solver_id), None, {"n": 16, "n_out": 1, "t_end": 0.01}).mesh.n_points
+
+
+def test_a_data_set_batch_too_large_for_memory_is_refused(monkeypatch):
+    import workbench.core.memory
+    from pdewb_spectral.dataset import navier_stokes_batch
+
+    from workbench.core.memory import NotEnoughMemory
+    from workbench.core.params import resolve_params
+    from pdewb_spectral.plugin import NAVIER_STOKES
+
+    monkeypatch.setattr(workbench.core.memory, "available_memory", lambda: 10**8)
+    params = resolve_params(NAVIER_STOKES.params, {"n": 1024, "n_out": 10, "t_end": 0.01})
+    with pytest.raises(NotEnoughMemory, match="a batch of 8 spectral.navier_stokes samples with n = 1024"):
+        navier_stokes_batch(params, np.arange(8))

@@ -20,10 +20,16 @@ from typing import Any
 import numpy as np
 
 from workbench.core.errors import ParamError
+from workbench.core.memory import require_memory
 
 from .batch import solve_batch
 from .darcy import check_n, source_values
 from .grf import ALPHA, HIGH, LOW, TAU, darcy_coefficients
+
+#: Peak memory per grid node and sample of a batch (coefficients, solutions, the batched
+#: multigrid): ``pdewb datagen --samples 32 --batch 32`` peaks 130 B per node and sample above
+#: n = 128's at n = 256. Slightly under, so only a batch that surely does not fit is refused.
+BATCH_BYTES_PER_NODE = 120
 
 
 def batch_method(params: Mapping[str, Any]) -> str:
@@ -31,16 +37,22 @@ def batch_method(params: Mapping[str, Any]) -> str:
     return {"direct": "direct", "amg-cg": "amg-per-sample"}.get(params.get("linear_solver", "auto"), "multigrid")
 
 
-def _check(params: Mapping[str, Any]) -> int:
+def _check(params: Mapping[str, Any], samples: int = 1) -> int:
+    """n, once the recipe is the data-set one and ``samples`` samples of that n fit in memory."""
     if params.get("coefficient", "grf") != "grf":
         raise ParamError("darcy data sets need coefficient = 'grf' (other coefficients give identical samples)")
-    return check_n(params["n"])
+    n = check_n(params["n"])
+    nodes = (n + 1) ** 2
+    require_memory(max(samples, 1) * nodes * BATCH_BYTES_PER_NODE,
+                   f"{'one darcy.fd sample' if samples <= 1 else f'a batch of {samples} darcy.fd samples'} "
+                   f"with n = {n} ({nodes:,} nodes each)")
+    return n
 
 
 def generate_batch(params: Mapping[str, Any], seeds, device=None) -> dict[str, np.ndarray]:
     """{"a": (B, n+1, n+1), "u": (B, n+1, n+1)} float64, sample b from seeds[b] alone; ``device`` is unused."""
-    n = _check(params)
     seeds = np.asarray(seeds).reshape(-1)
+    n = _check(params, len(seeds))
     a = np.empty((len(seeds), n + 1, n + 1))
     for b, seed in enumerate(seeds):
         a[b] = darcy_coefficients(1, n, int(seed))[0]
@@ -58,7 +70,9 @@ def dataset_metadata(params: Mapping[str, Any]) -> dict:
         "time_dependent": False,
         "fields": {
             "a": {"role": "input", "location": "nodes", "meaning": "coefficient (permeability)",
-                  "recipe": f"{HIGH:g} where a GRF (alpha {ALPHA:g}, tau {TAU:g}, Neumann KL) is >= 0, {LOW:g} elsewhere"},
+                  "recipe": f"{HIGH:g} where a GRF (alpha {ALPHA:g}, tau {TAU:g}, Neumann KL) is >= 0, "
+                            f"{LOW:g} elsewhere",
+                  "range": [LOW, HIGH]},
             "u": {"role": "output", "location": "nodes", "meaning": "pressure / potential u"},
         },
         "source": str(params.get("source", "1")),

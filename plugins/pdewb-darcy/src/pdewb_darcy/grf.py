@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
+from workbench.core.memory import require_memory
+
 ALPHA = 2.0
 TAU = 3.0
 HIGH, LOW = 12.0, 3.0
@@ -82,6 +84,9 @@ def gaussian_random_field_at(
     if s < 2:
         raise ValueError(f"need s >= 2, got s={s}")
     points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    # float64 temporaries: about six (s, s) arrays for the KL coefficients, five (P, s) for the bases
+    require_memory(8 * (6 * s * s + 5 * len(points) * s),
+                   f"the random field with {s} modes per axis at {len(points):,} points")
     xi = _generator(seed).standard_normal((1, s, s))[0]  # the draw of gaussian_random_field(1, s, seed)
     coefficients = sqrt_eigenvalues(s, alpha, tau) * xi  # indexed [k1 (y), k2 (x)]
     basis_x = _cosine_basis(points[:, 0], bounds[0], s)

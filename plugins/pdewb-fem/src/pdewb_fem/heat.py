@@ -38,6 +38,7 @@ from workbench.core.expressions import Expression
 from workbench.core.field import Field
 from workbench.core.params import resolve_params
 from workbench.core.problem import Problem
+from workbench.core.timesteps import uniform_steps
 
 from .assembly import SparsityPattern, mass_matrix, require_simplices, simplex_geometry, stiffness_matrix
 from .coefficients import per_simplex
@@ -52,11 +53,12 @@ PROGRESS_INTERVAL_S = 0.1
 
 
 def time_steps(t_end: float, dt: float) -> tuple[int, float]:
-    """The number of steps and the step that land exactly on t_end: n = ceil(t_end / dt), dt' = t_end / n <= dt."""
-    if t_end <= 0.0:
-        return 0, dt
-    n = max(1, math.ceil(t_end / dt * (1.0 - 1e-12)))  # tolerate t_end / dt = 10.000000000001
-    return n, t_end / n
+    """The number of steps and the step that land exactly on t_end: n = ceil(t_end / dt), dt' = t_end / n <= dt.
+
+    ParamError before any step for a dt longer than t_end or an absurd step count
+    (:func:`workbench.core.timesteps.uniform_steps`).
+    """
+    return uniform_steps(HEAT.id, t_end, dt)
 
 
 def solve(problem: Problem) -> Iterator[Event]:

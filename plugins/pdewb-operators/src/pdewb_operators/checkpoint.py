@@ -17,14 +17,18 @@ document describing everything else::
      "versions": {workbench, operators, torch, safetensors, python}, "created": ISO 8601 UTC}
 
 Writes are atomic (:mod:`workbench.io.atomic`): a failed save leaves the previous file.
-Every refusal on reading is a one-line :class:`CheckpointError`.
+Every refusal on reading is a one-line :class:`CheckpointError`, and a file cannot make
+the loader allocate more than it holds: the architecture is first built on torch's
+``meta`` device (no memory) and its tensors compared with the header's table
+(:func:`workbench.io.checkpoints.read_safetensors`), so a tampered ``width=100000``
+is refused before the 320 GB it would ask for.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import platform
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -33,14 +37,15 @@ from typing import Any
 import torch
 
 import workbench
-from workbench.io.atomic import atomic_path
-from workbench.io.checkpoints import METADATA_KEY, CheckpointError, read_versioned_document
+from workbench.io.checkpoints import CheckpointError, read_safetensors, read_versioned_document, write_safetensors
 
 from .normalization import NormalizedOperator
 
 FORMAT = "pdewb-surrogate"
 VERSION = 1
 SUFFIX = ".safetensors"
+#: No size or count of a model comes near 2**31; larger integers overflow torch's sizes before any check.
+MAX_ARCHITECTURE_INT = 2**31 - 1
 
 
 # ---------------------------------------------------------------------------------------
@@ -76,29 +81,12 @@ def complete_document(document: Mapping[str, Any]) -> dict[str, Any]:
     return complete
 
 
-def _write_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
-    """The one call that serialises; separate so that tests can make it fail midway."""
-    from safetensors.torch import save_file
-
-    save_file(tensors, str(path), metadata=metadata)
-
-
 def save_checkpoint(path: str | Path, model: NormalizedOperator, document: Mapping[str, Any]) -> Path:
     """Write ``model``'s state dict and ``document`` (completed) to ``path`` atomically; returns the path.
 
     The document must be plain JSON (no NaN or infinities, which JSON cannot hold).
     """
-    path = checkpoint_path(path)
-    complete = complete_document(document)
-    try:
-        text = json.dumps(complete, sort_keys=True, allow_nan=False)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"the checkpoint document is not plain JSON: {error}") from None
-    # contiguous CPU copies: safetensors refuses views and tensors that share memory
-    tensors = {name: tensor.detach().to("cpu").contiguous().clone() for name, tensor in model.state_dict().items()}
-    with atomic_path(path) as temporary:
-        _write_tensors(tensors, temporary, {METADATA_KEY: text})
-    return path
+    return write_safetensors(checkpoint_path(path), model.state_dict(), complete_document(document))
 
 
 # ---------------------------------------------------------------------------------------
@@ -115,20 +103,17 @@ def load_checkpoint(path: str | Path, expect: Mapping[str, Any] | None = None,
     """(model in eval mode on ``device``, document) of a checkpoint.
 
     The network is rebuilt with ``build_model(document["architecture"])`` and must have
-    exactly the stored tensors (names, shapes, dtypes). ``expect`` maps task keys to
-    required values, e.g. ``{"solver": "darcy.fd", "grid": [65, 65]}``.
+    exactly the stored tensors (names, shapes, dtypes), which is checked on a model
+    built on the ``meta`` device before anything is allocated. ``expect`` maps task
+    keys to required values, e.g. ``{"solver": "darcy.fd", "grid": [65, 65]}``.
     """
-    from safetensors.torch import load_file
-
     path = Path(path)
     document = _document(path)
     check_expectation(path, document, expect)
-    model = _skeleton(path, document)
-    try:
-        tensors = load_file(str(path), device="cpu")
-    except Exception as error:  # noqa: BLE001 - any failure of the parser means a bad file
-        raise CheckpointError(f"{path} is corrupt: {_one_line(error)}") from None
-    _check_tensors(path, model.state_dict(), tensors)
+    with torch.device("meta"):
+        expected = _skeleton(path, document).state_dict()
+    tensors = read_safetensors(path, expected)
+    model = _skeleton(path, document)  # now that its tensors are known to be the file's, and no larger
     model.load_state_dict(tensors, strict=True)
     return model.to(device).eval(), document
 
@@ -176,44 +161,81 @@ def _document(path: Path) -> dict[str, Any]:
     document = read_versioned_document(path, FORMAT, VERSION, "surrogate")
     if not isinstance(document.get("architecture"), dict):
         raise CheckpointError(f"{path} is corrupt: its document has no architecture")
+    _check_task(path, document.get("task", {}))
     return document
 
 
+def _count(value: Any) -> bool:
+    return type(value) is int and 1 <= value <= 2**31
+
+
+def _names(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _interval(value: Any) -> bool:
+    return (isinstance(value, list) and len(value) == 2
+            and all(type(v) in (int, float) and math.isfinite(v) for v in value) and value[0] < value[1])
+
+
+#: What the readers of a task section rely on (predict, compare, the GUI): the type of each entry
+#: a checkpoint of ours has. A tampered one is refused here, in one line, not deep in a reader.
+TASK_SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "solver": (lambda v: isinstance(v, str) and bool(v), "a solver id"),
+    "dim": (lambda v: type(v) is int and v in (1, 2, 3), "1, 2 or 3"),
+    "grid": (lambda v: isinstance(v, list) and 1 <= len(v) <= 3 and all(_count(n) for n in v), "a list of sizes"),
+    "in_channels": (_count, "a positive integer"),
+    "out_channels": (_count, "a positive integer"),
+    "periodic": (lambda v: isinstance(v, bool), "true or false"),
+    "params": (lambda v: isinstance(v, dict), "an object"),
+    "input_fields": (_names, "a list of names"),
+    "output_fields": (_names, "a list of names"),
+    "history": (lambda v: v is None or _count(v), "null or a positive integer"),
+    "domain": (lambda v: isinstance(v, list) and 1 <= len(v) <= 3 and all(_interval(i) for i in v),
+               "a list of [low, high] intervals"),
+}
+
+
+#: Entries every reader of a loaded checkpoint indexes directly (comparison, the GUI); predicting on a
+#: mesh needs more, which :mod:`.on_mesh` asks for itself.
+REQUIRED_TASK_KEYS = ("solver", "grid")
+
+
+def _check_task(path: Path, task: Any) -> None:
+    if not isinstance(task, dict):
+        raise CheckpointError(f"{path} is corrupt: its task section is not an object")
+    missing = [key for key in REQUIRED_TASK_KEYS if key not in task]
+    if missing:
+        raise CheckpointError(f"{path} is corrupt: its task section lacks {', '.join(missing)}")
+    for key, (valid, expected) in TASK_SCHEMA.items():
+        if key in task and not valid(task[key]):
+            raise CheckpointError(f"{path} is corrupt: its task's '{key}' is {repr(task[key])[:60]}, "
+                                  f"not {expected}")
+    if "grid" in task and "dim" in task and len(task["grid"]) != task["dim"]:
+        raise CheckpointError(f"{path} is corrupt: its task's grid {task['grid']} does not have {task['dim']} sizes")
+
+
 def _skeleton(path: Path, document: Mapping[str, Any]) -> NormalizedOperator:
-    """A freshly built model of the document's architecture, ready to receive the tensors."""
+    """A freshly built model of the document's architecture, ready to receive the tensors.
+
+    The architecture is untrusted: whatever it makes the constructors raise (a
+    missing key, a size torch cannot represent) is a CheckpointError.
+    """
     from .models import build_model
 
     architecture = document["architecture"]
+    huge = [key for key, value in architecture.items() if isinstance(value, int) and abs(value) > MAX_ARCHITECTURE_INT]
+    if huge:
+        raise CheckpointError(f"{path} has an architecture this workbench cannot build: '{huge[0]}' is "
+                              f"{architecture[huge[0]]}, beyond any size a model has")
     try:
         network = build_model(architecture)
         return NormalizedOperator.unfitted(network, int(architecture["in_channels"]), int(architecture["out_channels"]))
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, OverflowError, RuntimeError) as error:
         raise CheckpointError(f"{path} has an architecture this workbench cannot build: {_one_line(error)}") from None
 
 
-def _check_tensors(path: Path, expected: Mapping[str, torch.Tensor], stored: Mapping[str, torch.Tensor]) -> None:
-    """Names, shapes and dtypes must match exactly: nothing missing, nothing extra, nothing reshaped."""
-    missing = sorted(set(expected) - set(stored))
-    if missing:
-        raise CheckpointError(f"{path} lacks tensors the architecture needs: {_first(missing)}")
-    unexpected = sorted(set(stored) - set(expected))
-    if unexpected:
-        raise CheckpointError(f"{path} has tensors the architecture does not know: {_first(unexpected)}")
-    for name, tensor in expected.items():
-        found = stored[name]
-        if found.shape != tensor.shape or found.dtype != tensor.dtype:
-            raise CheckpointError(f"{path}: tensor '{name}' is {_spec(found)} in the file, the architecture "
-                                  f"needs {_spec(tensor)}")
-
-
-def _spec(tensor: torch.Tensor) -> str:
-    return f"{str(tensor.dtype).removeprefix('torch.')} {list(tensor.shape)}"
-
-
-def _first(names: list[str], count: int = 3) -> str:
-    shown = ", ".join(names[:count])
-    return shown + (f" and {len(names) - count} more" if len(names) > count else "")
-
-
 def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
+    """The first line of the message: torch appends a C++ stack trace to some."""
+    lines = str(error).strip().splitlines()
+    return " ".join(lines[0].split())[:300] if lines else type(error).__name__

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from workbench.core.finite import require_finite_samples
 from workbench.io.datasets import SEED_DATASET, open_dataset
 
 #: Frames of vorticity that predict the next one, as in the FNO paper's Navier-Stokes runs.
@@ -155,7 +156,7 @@ def load_operator_data(path: str | Path, *, history: int = DEFAULT_HISTORY,
     """
     with open_dataset(path) as dataset:
         _builder(dataset.attributes["solver"])
-        arrays = {name: array[...] for name, array in dataset.arrays.items()}
+        arrays = dataset.load()  # refused in one line, before allocating, when it would not fit in memory
         arrays[SEED_DATASET] = dataset.seeds
         return operator_data_from_arrays(arrays, dataset.attributes, history=history, dtype=dtype)
 
@@ -165,11 +166,15 @@ def operator_data_from_arrays(arrays: Mapping[str, np.ndarray], attributes: Mapp
     """Pairs from in-memory arrays (``seed`` included) and the root attributes (params, metadata decoded).
 
     ``read_dataset`` returns these as ``arrays`` and ``meta["attributes"]`` (add
-    ``arrays["seed"] = meta["seed"]``).
+    ``arrays["seed"] = meta["seed"]``). Arrays with NaN or infinite values are refused
+    (NonFiniteError naming the field and the first sample): a model must neither learn
+    from them nor be scored on them.
     """
     build = _builder(attributes["solver"])
     metadata = attributes["metadata"]
     grid_info = metadata["grid"]
+    require_finite_samples({name: array for name, array in arrays.items() if name != SEED_DATASET},
+                           f"the {attributes['solver']} data set", arrays.get(SEED_DATASET))
     pairs = build(arrays, metadata, history, lambda array: _tensor(array, dtype))
     domain = _domain(grid_info["domain"], int(grid_info["dims"]))
     task = OperatorTask(
@@ -205,7 +210,7 @@ def dataset_fingerprint(arrays: Mapping[str, np.ndarray], attributes: Mapping[st
         little = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
         header = {"name": name, "dtype": little.dtype.str, "shape": list(little.shape)}
         digest.update(_compact_json(header) + b"\0")
-        digest.update(memoryview(little).cast("B"))
+        digest.update(little.reshape(-1).view(np.uint8))  # the same bytes; also for an empty array
     return digest.hexdigest()
 
 
@@ -346,6 +351,19 @@ def subsample(data: OperatorData, factor: int) -> OperatorData:
         trajectories = trajectories[(slice(None), slice(None), *spatial)].contiguous()
     task = dataclasses.replace(data.task, grid=tuple(inputs.shape[2:]), subsample=data.task.subsample * factor)
     return dataclasses.replace(data, inputs=inputs, targets=targets, trajectories=trajectories, task=task)
+
+
+def input_range(data: OperatorData) -> list[list[float]]:
+    """[[min, max], ...] of the inputs, per input channel: the domain the pairs cover.
+
+    A checkpoint records it for its training pairs, so that a prediction can refuse an
+    input the model never saw the like of (a Darcy coefficient trained on 3 and 12
+    asked about 0 or -1, where the equation is not even elliptic).
+    """
+    channels = data.inputs.transpose(0, 1).reshape(data.inputs.shape[1], -1)
+    if channels.shape[1] == 0:
+        raise ValueError("no input values to take the range of")
+    return [[float(low), float(high)] for low, high in zip(channels.amin(dim=1), channels.amax(dim=1))]
 
 
 def resolution(data: OperatorData) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from workbench.core.errors import ParamError
 from workbench.core.field import Field
 from workbench.core.mesh import Mesh
 from workbench.core.transfer import PointLocator, interpolate
+from workbench.io.checkpoints import CheckpointError
 
 #: A grid node (or mesh node) this far outside, relative to the domain's size, counts as on the boundary.
 COVER_TOLERANCE = 1e-9
@@ -43,6 +44,8 @@ COVER_TOLERANCE = 1e-9
 ANY_GRID = frozenset({"fno", "mgno"})
 #: A cell's value "changed" in the input round trip when it moved by more than this times max |input|.
 CHANGED_TOLERANCE = 1e-6
+#: An input this far outside the training range, relative to the range's scale, counts as inside (rounding).
+RANGE_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ class MeshPrediction:
 
 
 def predict_on_mesh(surrogate, mesh: Mesh, input_values, *, input_location: str = "point",
-                    resolution_check: bool = True) -> MeshPrediction:
+                    resolution_check: bool = True, input_range=None) -> MeshPrediction:
     """Predict with ``surrogate`` (a :class:`.surrogate.NeuralOperatorSurrogate`) on ``mesh``.
 
     ``input_values``: the input field on the mesh, (n_points,) or (n_points, C_in) for
@@ -141,6 +144,13 @@ def predict_on_mesh(surrogate, mesh: Mesh, input_values, *, input_location: str 
     the task's domain. ``resolution_check=False`` skips the finer-grid prediction
     of :attr:`ResamplingReport.output_resolution_change`. See the module docstring
     for the steps and :class:`ResamplingReport` for the numbers.
+
+    The input must lie in ``input_range`` ([[min, max]] per input channel; default:
+    the checkpoint's ``task.input_range``, the range of its training inputs), else
+    ParamError. Outside it the answer is an extrapolation no training pair backs and
+    no report can bound; for Darcy a coefficient <= 0 is not even a well-posed
+    problem. A checkpoint without a recorded range (written before ranges were
+    recorded), given none, is not checked.
     """
     task = surrogate.task
     _check_task(surrogate)
@@ -149,6 +159,7 @@ def predict_on_mesh(surrogate, mesh: Mesh, input_values, *, input_location: str 
     domain = _domain(task)
     in_channels = int(task["in_channels"])
     values = _input_array(input_values, mesh, input_location, in_channels)
+    _check_input_range(surrogate, values, input_range if input_range is not None else task.get("input_range"))
     _check_mesh_inside(mesh, domain)
 
     locator = PointLocator.for_mesh(mesh)
@@ -191,8 +202,16 @@ def _name(surrogate) -> str:
     return path.name if path is not None else "the surrogate"
 
 
+#: What predicting on a mesh reads from a checkpoint's task section.
+MESH_TASK_KEYS = ("dim", "grid", "domain", "in_channels", "output_fields")
+
+
 def _check_task(surrogate) -> None:
     task = surrogate.task
+    missing = [key for key in MESH_TASK_KEYS if key not in task]
+    if missing:
+        raise CheckpointError(f"{_name(surrogate)} cannot predict on a mesh: its task section lacks "
+                              f"{', '.join(missing)}")
     if task.get("periodic"):
         raise ParamError(f"{_name(surrogate)} learned {task['solver']} on a periodic grid; predicting on a mesh is "
                          "only supported for non-periodic 2D grid tasks such as darcy.fd (a periodic field has no "
@@ -234,6 +253,24 @@ def _input_array(values, mesh: Mesh, location: str, channels: int) -> np.ndarray
     if not np.all(np.isfinite(array)):
         raise ParamError("the input field has non-finite values")
     return array
+
+
+def _check_input_range(surrogate, values: np.ndarray, ranges) -> None:
+    """ParamError naming the channel, the given range and the trained one, unless every value lies in ``ranges``.
+
+    A relative tolerance (``RANGE_TOLERANCE`` of the range's scale) forgives the
+    float32 rounding of the recorded bounds.
+    """
+    if ranges is None:
+        return
+    fields = list(surrogate.task.get("input_fields") or [f"channel {c}" for c in range(values.shape[1])])
+    for channel, (low, high) in enumerate(ranges):
+        given_low, given_high = float(values[:, channel].min()), float(values[:, channel].max())
+        slack = RANGE_TOLERANCE * max(abs(low), abs(high), high - low)
+        if given_low < low - slack or given_high > high + slack:
+            raise ParamError(f"the input field '{fields[channel]}' ranges over [{given_low:g}, {given_high:g}], "
+                             f"outside [{low:g}, {high:g}] where {_name(surrogate)} was trained: its answer there would "
+                             "be an extrapolation that no training sample backs; give an input within that range")
 
 
 def _check_mesh_inside(mesh: Mesh, domain) -> None:

@@ -21,6 +21,7 @@ import torch
 
 from workbench.core.comparison import summarize_errors
 from workbench.core.events import Event, LogMessage
+from workbench.core.interrupts import deferred_interrupts
 from workbench.core.surrogates import TrainingRequest
 from workbench.io.checkpoints import CheckpointError
 from workbench.io.datasets import open_dataset
@@ -29,6 +30,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .data import (
     DEFAULT_HISTORY,
     OperatorData,
+    input_range,
     load_operator_data,
     operator_data_from_arrays,
     select,
@@ -78,7 +80,8 @@ def train_operator(kind: str, request: TrainingRequest) -> Iterator[Event]:
     finally:
         if state.best_state is not None:  # at least one epoch finished: keep what was learned
             document = _document(kind, model, data, train, validation, config, state, data_seconds)
-            save_checkpoint(request.checkpoint, model, document)
+            with deferred_interrupts():  # a second Ctrl-C (or SIGTERM) waits: the checkpoint is what it saves
+                save_checkpoint(request.checkpoint, model, document)
     if state.best_state is not None:
         yield LogMessage(f"checkpoint written to {request.checkpoint} (validation relative L2 "
                          f"{document['metrics']['validation_relative_l2_mean']:.3e})")
@@ -120,7 +123,7 @@ def _document(kind: str, model: NormalizedOperator, data: OperatorData, train: O
         "parameters": parameter_count(model.network),
         "training": {"config": config.to_dict(), **state.results(), "seconds": round(state.train_seconds, 3),
                      "train_pairs": len(train), "validation_pairs": len(validation)},
-        "task": {**data.task.describe(), "generation_seconds": data_seconds},
+        "task": {**data.task.describe(), "generation_seconds": data_seconds, "input_range": input_range(train)},
         "metrics": {"validation_relative_l2_mean": summary.mean, "validation_relative_l2_median": summary.median,
                     "validation_relative_l2_p95": summary.p95},
     }
@@ -162,7 +165,7 @@ class NeuralOperatorSurrogate:
         name = self.path.name if self.path else "checkpoint"
         if solver != self.task["solver"]:
             raise CheckpointError(f"{name} was trained on {self.task['solver']} data, not {solver}")
-        trained = self.task["params"]
+        trained = self.task.get("params", {})
         differing = sorted(k for k in set(trained) | set(params)
                            if k not in RESOLUTION_KEYS and trained.get(k) != params.get(k))
         if differing:
@@ -175,17 +178,21 @@ class NeuralOperatorSurrogate:
         with torch.inference_mode():
             return self.model(x).to("cpu", torch.float64).numpy()
 
-    def predict_on_mesh(self, mesh, values, location: str = "point", *, resolution_check: bool = True):
+    def predict_on_mesh(self, mesh, values, location: str = "point", *, resolution_check: bool = True,
+                        input_range=None):
         """Predict at the nodes of a 2D mesh from an input field on it (``pdewb_operators.on_mesh``).
 
         ``values``: the input at the mesh's points (``location="point"``) or cells
         (``"cell"``). Returns a :class:`~pdewb_operators.on_mesh.MeshPrediction`: the
         values at the mesh nodes and a report of the resampling error, separate from
-        the model's own. Non-periodic 2D grid tasks (Darcy) only.
+        the model's own. Non-periodic 2D grid tasks (Darcy) only. ``input_range``
+        ([[min, max]] per input channel) overrides the range the checkpoint recorded
+        at training; an input outside the range is refused.
         """
         from .on_mesh import predict_on_mesh
 
-        return predict_on_mesh(self, mesh, values, input_location=location, resolution_check=resolution_check)
+        return predict_on_mesh(self, mesh, values, input_location=location, resolution_check=resolution_check,
+                               input_range=input_range)
 
     def rollout(self, arrays: Mapping[str, np.ndarray], metadata: Mapping[str, Any], *,
                 steps: int | None = None, batch: int = 64) -> dict[str, Any]:

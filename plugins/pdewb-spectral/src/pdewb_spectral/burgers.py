@@ -48,6 +48,7 @@ from workbench.core.problem import Problem
 from .common import (
     DTYPES,
     check_grid_size,
+    check_run_memory,
     check_step,
     check_positive,
     check_viscosity,
@@ -75,8 +76,9 @@ def grid_mesh(params: Mapping[str, Any]) -> Mesh:
     Validates the parameters first (an initial expression is evaluated on the grid, so NaN
     values are reported by ``build_problem``, before the run starts).
     """
-    validate_common(params)
+    validate_common(params, BURGERS.id)
     n = check_grid_size(params["n"])
+    check_run_memory(BURGERS.id, n, n + 1, int(params["n_out"]) + 1, 1)
     if str(params["initial"]).strip() != "grf":
         evaluate_initial(str(params["initial"]).strip(), np.arange(n, dtype=np.float64)[:, None] / n)
     return interval_mesh(n)
@@ -189,7 +191,7 @@ def initial_state(params: Mapping[str, Any], dtype=torch.float64, device=None) -
 def solve(problem: Problem) -> Iterator[Event]:
     """The GUI/CLI job: frames of u on interval_mesh(n) (periodic copy included), energy scalars."""
     params = resolve_params(BURGERS.params, problem.params)
-    validate_common(params)
+    validate_common(params, BURGERS.id)
     n, nu = params["n"], params["nu"]
     device, dtype = pick_device(params["device"]), DTYPES[params["precision"]]
     if problem.mesh.n_points != n + 1:

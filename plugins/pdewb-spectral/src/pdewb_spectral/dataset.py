@@ -29,7 +29,7 @@ import torch
 from workbench.core.errors import ParamError
 
 from . import burgers, navier_stokes
-from .common import DTYPES, check_grid_size, make_generator, pick_device, time_grid, validate_common
+from .common import DTYPES, check_batch_memory, check_grid_size, make_generator, pick_device, time_grid, validate_common
 
 
 def _device(params: Mapping[str, Any], device) -> torch.device:
@@ -75,6 +75,7 @@ def burgers_batch(params: Mapping[str, Any], seeds, device=None) -> dict[str, np
     """{"u0": (B, n), "u": (B, n_out + 1, n)} on x_j = j / n (no periodic copy)."""
     _check(params)
     n, dtype = check_grid_size(params["n"]), DTYPES[params["precision"]]
+    check_batch_memory("spectral.burgers", n, len(np.asarray(seeds).reshape(-1)), (int(params["n_out"]) + 2) * n)
     target = _device(params, device)
     u0 = _initial(seeds, lambda g, dt: burgers.grf_periodic_1d(1, n, g, dt), dtype).to(target)
     u = _solve(lambda x: burgers.solve_batch(x, params["nu"], params["dt"], params["t_end"], int(params["n_out"]),
@@ -86,6 +87,8 @@ def navier_stokes_batch(params: Mapping[str, Any], seeds, device=None) -> dict[s
     """{"w0": (B, n, n), "w": (B, n_out + 1, n, n)} indexed [sample, (time,) y, x]."""
     _check(params)
     n, dtype = check_grid_size(params["n"]), DTYPES[params["precision"]]
+    check_batch_memory("spectral.navier_stokes", n, len(np.asarray(seeds).reshape(-1)),
+                       (int(params["n_out"]) + 2) * n * n)
     target = _device(params, device)
     w0 = _initial(seeds, lambda g, dt: navier_stokes.grf_periodic_2d(1, n, g, dt), dtype).to(target)
     forcing = navier_stokes.forcing_grid(params["forcing"], n, dtype, target)

@@ -42,6 +42,7 @@ from .common import (
     DTYPES,
     PaddedInverse,
     check_grid_size,
+    check_run_memory,
     check_step,
     check_positive,
     check_viscosity,
@@ -72,8 +73,9 @@ def grid_mesh(params: Mapping[str, Any]) -> Mesh:
     Validates the parameters first (initial and forcing expressions are evaluated on the
     grid, so NaN values are reported by ``build_problem``, before the run starts).
     """
-    validate_common(params)
+    validate_common(params, NAVIER_STOKES.id)
     n = check_grid_size(params["n"])
+    check_run_memory(NAVIER_STOKES.id, n, (n + 1) ** 2, int(params["n_out"]) + 1, 2)  # w and |u|
     if str(params["initial"]).strip() != "grf":
         evaluate_initial(str(params["initial"]).strip(), grid_points(n))
     evaluate_initial(params["forcing"], grid_points(n), what="forcing")
@@ -220,7 +222,7 @@ def forcing_grid(text: str, n: int, dtype=torch.float64, device=None) -> torch.T
 def solve(problem: Problem) -> Iterator[Event]:
     """The GUI/CLI job: frames of w and |u| on rectangle_mesh(n), energy and enstrophy scalars."""
     params = resolve_params(NAVIER_STOKES.params, problem.params)
-    validate_common(params)
+    validate_common(params, NAVIER_STOKES.id)
     n, nu = params["n"], params["nu"]
     device, dtype = pick_device(params["device"]), DTYPES[params["precision"]]
     if problem.mesh.n_points != (n + 1) ** 2:

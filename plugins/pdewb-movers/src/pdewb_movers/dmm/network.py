@@ -137,7 +137,9 @@ def spectral_factors(xi: torch.Tensor, frequencies: int) -> SpectralFactors:
 
 def inverse_eigenvalues(frequencies: int) -> torch.Tensor:
     """(F, F) 1 / lambda_ab = 1 / (pi^2 (a^2 + b^2)), and 0 for the constant mode (a, b) = (0, 0)."""
-    a = torch.arange(frequencies, dtype=torch.float32)
+    # On the CPU even when the network is built on the meta device (the checkpoint check): small, and
+    # arithmetic on meta tensors costs a one-time 1 s and 70 MB in torch.
+    a = torch.arange(frequencies, dtype=torch.float32, device="cpu")
     eigenvalues = math.pi**2 * (a[:, None] ** 2 + a[None, :] ** 2)
     eigenvalues[0, 0] = math.inf
     return 1.0 / eigenvalues
@@ -145,8 +147,8 @@ def inverse_eigenvalues(frequencies: int) -> torch.Tensor:
 
 def cosine_analysis(grid: int, frequencies: int) -> torch.Tensor:
     """(F, G) least-squares inverse of C_ia = cos(pi a i / (G - 1)): grid values -> cosine coefficients."""
-    nodes = torch.linspace(0.0, 1.0, grid, dtype=torch.float64)
-    synthesis = torch.cos(math.pi * nodes[:, None] * torch.arange(frequencies, dtype=torch.float64))
+    nodes = torch.linspace(0.0, 1.0, grid, dtype=torch.float64, device="cpu")  # CPU: see inverse_eigenvalues
+    synthesis = torch.cos(math.pi * nodes[:, None] * torch.arange(frequencies, dtype=torch.float64, device="cpu"))
     return torch.linalg.pinv(synthesis).float()
 
 

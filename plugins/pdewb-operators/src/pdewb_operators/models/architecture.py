@@ -85,7 +85,10 @@ def fixed(value: object) -> Callable[[int, bool], object]:
 FNO_HYPERPARAMETERS = (
     Hyperparameter("modes", int, by_dim(16, 12), 1, help="Fourier modes kept per axis"),
     Hyperparameter("width", int, by_dim(64, 32), 1, help="channels of the Fourier layers"),
-    Hyperparameter("layers", int, fixed(4), 1, help="number of Fourier layers"),
+    # Counts of modules have maxima: a checkpoint's architecture is built (on the meta device) before its
+    # tensors are compared with the file, and 10**8 layers would take that long. Sizes need none: the
+    # comparison bounds them by the file.
+    Hyperparameter("layers", int, fixed(4), 1, 64, help="number of Fourier layers"),
     Hyperparameter("padding", float, lambda dim, periodic: 0.0 if periodic else 0.1, 0.0, 1.0,
                    help="zero padding at the end of each axis, as a fraction of the domain"),
     Hyperparameter("projection_width", int, fixed(128), 1, help="hidden channels of the projection MLP"),
@@ -96,11 +99,11 @@ MGNO_HYPERPARAMETERS = (
     # (60 epochs on 1000 samples of 65 x 65) and its error (the 1.5% target); width 32 costs about
     # 4x the multiply-adds per V-cycle.
     Hyperparameter("width", int, by_dim(32, 16), 1, help="channels of the hidden layers"),
-    Hyperparameter("layers", int, fixed(4), 1, help="number of V-cycle layers, the last maps to out_channels"),
+    Hyperparameter("layers", int, fixed(4), 1, 64, help="number of V-cycle layers, the last maps to out_channels"),
     # Coarsest grid of 4 to 8 points at the usual sizes: 1024 -> 8 in 1D, 65 -> 33 -> 17 -> 9 -> 5 in 2D.
     Hyperparameter("levels", int, by_dim(8, 5), 1, 12, help="grids in the V-cycle, the finest included"),
-    Hyperparameter("pre_smoothing", int, fixed(1), 1, help="smoothing iterations before restriction, per level"),
-    Hyperparameter("post_smoothing", int, fixed(0), 0, help="smoothing iterations after prolongation, per level"),
+    Hyperparameter("pre_smoothing", int, fixed(1), 1, 16, help="smoothing iterations before restriction, per level"),
+    Hyperparameter("post_smoothing", int, fixed(0), 0, 16, help="smoothing iterations after prolongation, per level"),
     Hyperparameter("coordinates", bool, lambda dim, periodic: not periodic,
                    help="append coordinate channels (off keeps a periodic MgNO translation-equivariant)"),
 )
@@ -110,9 +113,9 @@ DEEPONET_HYPERPARAMETERS = (
                    help="sensor points per axis the branch net sees"),
     Hyperparameter("latent", int, fixed(128), 1, help="p: basis functions per output channel"),
     Hyperparameter("branch_width", int, fixed(256), 1, help="hidden width of the branch MLP"),
-    Hyperparameter("branch_depth", int, fixed(3), 1, help="hidden layers of the branch MLP"),
+    Hyperparameter("branch_depth", int, fixed(3), 1, 64, help="hidden layers of the branch MLP"),
     Hyperparameter("trunk_width", int, fixed(128), 1, help="hidden width of the trunk MLP"),
-    Hyperparameter("trunk_depth", int, fixed(3), 1, help="hidden layers of the trunk MLP"),
+    Hyperparameter("trunk_depth", int, fixed(3), 1, 64, help="hidden layers of the trunk MLP"),
 )
 
 ARCHITECTURES: dict[str, Architecture] = {
