@@ -177,3 +177,16 @@ def test_a_full_disk_part_way_keeps_the_old_series_and_leaves_nothing(tiny_disk,
     assert 0 < written < 41  # part-way: some frames fitted, then the disk was full
     assert snapshot(out) == before
     assert os.listdir(tiny_disk) == ["out"]
+
+
+def test_the_demo_replaces_its_own_earlier_demo_but_no_other_series(tmp_path, monkeypatch, capsys):
+    from workbench.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--quiet"]) == 0
+    assert main(["demo", "--quiet"]) == 0  # ./scripts/start, run twice on a machine without a display
+    assert len([p for p in (tmp_path / "results/demo").iterdir() if p.is_dir()]) == 1
+    assert main(["demo", "--quiet", "--out", "mine"]) == 0
+    capsys.readouterr()
+    assert main(["demo", "--quiet", "--out", "mine"]) == 2
+    assert "--overwrite" in capsys.readouterr().err

@@ -54,8 +54,10 @@ from workbench.io.checkpoints import CheckpointError
 def peak_mb():
     return peak_resident_kib() / 1024
 
+crafted, valid = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+load_operator(valid["operator"]), load_dmm(valid["dmm"])  # imports and first-call costs, before the baseline
 baseline, results = peak_mb(), {}
-for name, path in json.loads(sys.argv[1]).items():
+for name, path in crafted.items():
     try:
         (load_dmm if name.startswith("dmm") else load_operator)(path)
         results[name] = [peak_mb() - baseline, "loaded"]
@@ -76,7 +78,9 @@ def test_crafted_architectures_are_refused_without_allocating(tmp_path):
         "dmm_channels": tampered(DMM, tmp_path / "e.safetensors", channels=100_000),  # 360 GB of U-Net weights
         "dmm_branch_grid": tampered(DMM, tmp_path / "f.safetensors", branch_grid=2**20),  # its buffers: 8 TB
     }
-    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps({k: str(v) for k, v in crafted.items()})],
+    valid = {"operator": str(MGNO), "dmm": str(DMM)}
+    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps({k: str(v) for k, v in crafted.items()}),
+                             json.dumps(valid)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)

@@ -162,3 +162,16 @@ def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path):
     with output_lock(target):
         pass
     assert not lock_path(target).exists()
+
+
+def test_a_long_lived_writer_sweeps_a_folder_again_once_it_changed(tmp_path, monkeypatch):
+    from workbench.io import atomic
+
+    atomic_write_text(tmp_path / "first.txt", "x")  # the first write scans the folder
+    dead = tmp_path / f".later.txt.pdewb-{atomic._HOST}-999999999-0123abcd.tmp.txt"
+    dead.write_text("left by a killed process after our first scan")
+    atomic_write_text(tmp_path / "second.txt", "y")
+    assert dead.exists()  # a scan a moment ago: not yet
+    monkeypatch.setattr(atomic, "RESCAN_SECONDS", 0.0)
+    atomic_write_text(tmp_path / "third.txt", "z")
+    assert not dead.exists()

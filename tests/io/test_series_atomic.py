@@ -227,3 +227,14 @@ def test_reading_an_entity_bomb_stays_small(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     word, peak_kb = result.stdout.split()
     assert word == "refused" and int(peak_kb) < 200_000, result.stdout
+
+
+def test_a_run_that_wrote_nothing_leaves_no_output_folder(tmp_path):
+    out = tmp_path / "new" / "results"
+    with SeriesWriter(out, "heat", rectangle_mesh(2)):
+        pass  # the solver failed before its first frame
+    assert not out.exists() and (tmp_path / "new").is_dir()
+    (tmp_path / "kept").mkdir()
+    with SeriesWriter(tmp_path / "kept", "heat", rectangle_mesh(2)):
+        pass
+    assert (tmp_path / "kept").is_dir()  # it was there before: not ours to remove

@@ -93,6 +93,9 @@ def datagen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+DEMO_OUTPUT = "results/demo"
+
+
 def demo(args: argparse.Namespace) -> int:
     """Heat flowing out of a hot hole into a cold plate, then checked against its steady state."""
     scenario = Scenario(
@@ -105,7 +108,9 @@ def demo(args: argparse.Namespace) -> int:
     quiet = args.quiet or args.json
     host = load_plugins()
     mesh = open_mesh(scenario.mesh, host)
-    heat, output = _run_scenario(scenario, Path(args.out), quiet=quiet, overwrite=args.overwrite, host=host, mesh=mesh)
+    # The demo's own folder holds only earlier demos: `./scripts/start` runs it again and again without asking.
+    overwrite = args.overwrite or args.out == DEMO_OUTPUT
+    heat, output = _run_scenario(scenario, Path(args.out), quiet=quiet, overwrite=overwrite, host=host, mesh=mesh)
     if heat.status is RunStatus.SUCCEEDED:
         steady_solver = host.solver("fem.poisson")
         steady = run_solver(steady_solver, build_problem(steady_solver, mesh, {"source": "0"}, scenario.boundary))

@@ -116,8 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.set_defaults(handler=surrogate_commands.predict)
 
     demo = sub.add_parser("demo", parents=[common], help="solve the heat equation on a sample mesh")
-    demo.add_argument("--out", default="results/demo", help="output folder (default: results/demo)")
-    demo.add_argument("--overwrite", action="store_true", help="replace the series already in the output folder")
+    demo.add_argument("--out", default=commands.DEMO_OUTPUT,
+                      help=f"output folder (default: {commands.DEMO_OUTPUT}, whose earlier demo is replaced)")
+    demo.add_argument("--overwrite", action="store_true", help="replace the series already in another --out folder")
     demo.add_argument("--quiet", action="store_true", help="no progress on stderr")
     demo.set_defaults(handler=commands.demo)
     return parser

@@ -37,6 +37,7 @@ import secrets
 import shutil
 import socket
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,7 +46,9 @@ from ..core.errors import WorkbenchError
 TEMPORARY_MARK = ".pdewb-"
 _HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
 _TEMPORARY = re.compile(r"^\..*\.pdewb-(?P<host>[A-Za-z0-9]+)-(?P<pid>\d+)-[0-9a-f]{8}\.(tmp|partial)")
-_swept: set[str] = set()
+#: folder -> (monotonic time of its last scan, its modification time then)
+_swept: dict[str, tuple[float, int]] = {}
+RESCAN_SECONDS = 60.0
 
 #: errno -> the words a user reads; anything else is shown as the system says it.
 _CAUSES = {
@@ -182,15 +185,23 @@ def atomic_write_bytes(target: str | Path, data: bytes) -> Path:
 def remove_stale_temporaries(folder: str | Path, *, force: bool = False) -> list[Path]:
     """Remove the temporaries (files and folders) in ``folder`` left by dead processes of this host.
 
-    Scanned once per folder and process (``force`` scans again): a series of a
-    hundred thousand frames must not list its folder a hundred thousand times.
+    A folder is scanned again only when it changed since its last scan and that scan
+    is :data:`RESCAN_SECONDS` old (``force`` scans now): a series of a hundred thousand
+    frames must not list its folder a hundred thousand times, while a window left open
+    for days still clears what a killed ``pdewb`` leaves beside its files later.
     Returns what was removed.
     """
     folder = Path(folder)
     key = os.path.abspath(folder)
-    if key in _swept and not force:
+    try:
+        changed = os.stat(folder).st_mtime_ns
+    except OSError:
         return []
-    _swept.add(key)
+    now = time.monotonic()
+    last = _swept.get(key)
+    if last is not None and not force and (last[1] == changed or now - last[0] < RESCAN_SECONDS):
+        return []
+    _swept[key] = (now, changed)
     removed = []
     try:
         entries = list(os.scandir(folder))

@@ -148,6 +148,7 @@ class SeriesWriter:
         self._had_previous = False
         self._version = self._staging = Path()
         self._committed = False
+        self._created_directory = False
 
     @property
     def frames(self) -> int:
@@ -156,6 +157,7 @@ class SeriesWriter:
 
     def __enter__(self) -> SeriesWriter:
         check_output_target(self.pvd)
+        self._created_directory = not os.path.lexists(self.directory)
         ensure_folder(self.directory)
         self._stack.enter_context(output_lock(self.pvd, self.what))
         try:
@@ -182,6 +184,9 @@ class SeriesWriter:
                     self._discard()
         finally:
             self._stack.close()
+            if self._created_directory and not self._committed:
+                with contextlib.suppress(OSError):  # not empty (someone else wrote there): it stays
+                    os.rmdir(self.directory)  # a run that wrote nothing leaves no empty output folder
 
     def add(self, frame: Frame) -> None:
         """Write ``frame`` as the next VTU of the new version (flushed to disk before returning).
