@@ -21,6 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fuzz_sandbox import check_outcome, check_traps, leftover_temporaries
+from workbench.io.dataset_seal import seal
 
 #: JSON values a tamperer puts in place of a field. Sizes are small or absurd, never a few GB that
 #: a machine could actually allocate: a loader that forgot a budget then fails loudly, not slowly.
@@ -230,7 +231,7 @@ def _tamper_dataset(path, action: str, seed: int, data) -> None:
     import h5py
 
     rng = np.random.default_rng(seed)
-    if action == "bytes":
+    if action == "bytes":  # damaged, not crafted: the checksum in the user block no longer matches
         path.write_bytes(data.draw(damaged_bytes(path.read_bytes())))
         return
     with h5py.File(path, "r+") as f:
@@ -256,12 +257,15 @@ def _tamper_dataset(path, action: str, seed: int, data) -> None:
             f[name] = values[: max(len(values) - 1, 0)] if data.draw(st.booleans()) else values.reshape(-1)[:7]
         else:
             del f[data.draw(st.sampled_from(names))]
+    seal(path)  # crafted, as a sender would: the checksum matches, so the structure checks are what refuse it
 
 
 def _hdf5_value(value):
-    """The value as an HDF5 attribute can hold it (nested structures as their JSON text)."""
+    """The value as an HDF5 attribute can hold it (nested structures as their JSON text, no NUL in strings)."""
     if value is None or isinstance(value, (list, dict)):
         return json.dumps(value)
+    if isinstance(value, str):
+        return value.replace("\x00", "\\0")
     if isinstance(value, int) and not -(2**63) <= value < 2**63:
         return str(value)
     if isinstance(value, float) and math.isnan(value):

@@ -116,7 +116,8 @@ def test_model_info_on_a_tampered_document_is_one_line(tmp_path, capsys):
     header = json.loads(data[8:8 + length])
     document = json.loads(header["__metadata__"]["pdewb"])
     for change, expected in [({"architecture": "abc"}, "its document's 'architecture' is str, not a JSON object"),
-                             ({"task": {"grid": 5}, "parameters": "many", "training": {"seconds": "x"}}, None)]:
+                             ({"task": {**document["task"], "grid": 5}}, "its task's 'grid' is 5, not a list of sizes"),
+                             ({"parameters": "many", "training": {"seconds": "x"}}, None)]:
         header["__metadata__"]["pdewb"] = json.dumps({**document, **change})
         text = json.dumps(header).encode()
         path = tmp_path / "t.safetensors"

@@ -22,6 +22,7 @@ from workbench.io.datasets import (
     read_dataset,
 )
 from workbench.testing import host_with
+from workbench.io.dataset_seal import seal
 
 PARAMS = {"n": 8}
 
@@ -53,8 +54,10 @@ def _refused(path, match):
 
 
 def _tamper(path, change):
+    """Change the file with h5py and seal it again: a crafted file, not a damaged one (see dataset_seal)."""
     with h5py.File(path, "r+") as f:
         change(f)
+    seal(path)
 
 
 def _set(name, value):
@@ -307,6 +310,7 @@ def test_a_shard_found_damaged_while_merging_is_refused_and_overwrite_regenerate
     assert stop.value.completed == 6 and not out.exists()
     with h5py.File(partial_path(out) / "shard-2-4.h5", "r+") as f:
         f["u"][1, 3, 3] = np.nan  # checked only while merging: survey reads no values
+    seal(partial_path(out) / "shard-2-4.h5")  # crafted, not damaged: the checksum matches
     with pytest.raises(DatasetError, match="'u' of sample 3 \\(seed \\d+\\) is not finite"):
         _generate(solver, out)
     assert not out.exists() and not [p for p in tmp_path.iterdir() if ".pdewb-" in p.name]

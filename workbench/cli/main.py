@@ -10,8 +10,22 @@ nor torch unless the chosen plugin does.
 
 from __future__ import annotations
 
+import signal
 import sys
 
+
+def _loading_interrupted(number, frame) -> None:
+    _loading_interrupted.seen = True
+    raise KeyboardInterrupt
+
+
+# Ctrl-C while Python is still loading numpy and friends: nothing has started, so exit as interrupted.
+# numpy's C start-up turns a KeyboardInterrupt into an ImportError, hence the flag the handler sets.
+_loading_interrupted.seen = False
+try:
+    _previous_sigint = signal.signal(signal.SIGINT, _loading_interrupted)
+except ValueError:  # imported outside the main thread: no handler to install
+    _previous_sigint = None
 try:
     import argparse
     import os
@@ -22,9 +36,14 @@ try:
     from ..core.interrupts import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, terminate_as_interrupt
     from . import arguments, commands, plugin_commands, surrogate_commands
     from .report import print_error, reserved_stdout
-except KeyboardInterrupt:  # Ctrl-C while Python is still loading numpy and friends: nothing has started
+except BaseException as error:
+    if not (_loading_interrupted.seen or isinstance(error, KeyboardInterrupt)):
+        raise
     print("pdewb: interrupted", file=sys.stderr)
     raise SystemExit(130) from None
+finally:
+    if _previous_sigint is not None:
+        signal.signal(signal.SIGINT, _previous_sigint)
 
 EXIT_USER_ERROR = 2
 
@@ -56,13 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", parents=[common], help="run a solver and write a VTU/PVD time series")
     run.add_argument("scenario", nargs="?", help="scenario TOML file (or give --mesh and --solver)")
-    run.add_argument("--mesh", help="mesh file or sample:ID (overrides the scenario's)")
+    run.add_argument("--mesh", type=arguments.path, help="mesh file or sample:ID (overrides the scenario's)")
     run.add_argument("--solver", help="solver id, e.g. fem.heat (overrides the scenario's)")
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="set a parameter")
     run.add_argument(
         "--bc", action="append", default=[], metavar="TAG=KIND:VALUE", help="boundary condition, e.g. hole=dirichlet:1"
     )
-    run.add_argument("--out", help="output folder (default: the scenario's, else results/SOLVER)")
+    run.add_argument("--out", type=arguments.path, help="output folder (default: the scenario's, else results/SOLVER)")
     run.add_argument("--overwrite", action="store_true", help="replace the series already in the output folder")
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
     run.set_defaults(handler=commands.run)
@@ -74,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="samples per batch (default 32)")
     datagen.add_argument("--seed", type=int, default=0, metavar="S", help="base seed, 0 to 2^63-1 (default 0)")
     datagen.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="set a parameter")
-    datagen.add_argument("--out", required=True, metavar="PATH.h5", help="output HDF5 file")
+    datagen.add_argument("--out", required=True, metavar="PATH.h5", type=arguments.path, help="output HDF5 file")
     datagen.add_argument("--overwrite", action="store_true",
                          help="replace an existing file; discard a partial state of other settings")
     datagen.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -82,15 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", parents=[common], help="train an operator surrogate on a data set")
     train.add_argument("--surrogate", required=True, help="surrogate id, e.g. operators.fno")
-    train.add_argument("--data", required=True, metavar="PATH.h5", help="training data set (pdewb datagen)")
-    train.add_argument("--out", required=True, metavar="PATH.safetensors", help="checkpoint to write")
+    train.add_argument("--data", required=True, metavar="PATH.h5", type=arguments.path,
+                       help="training data set (pdewb datagen)")
+    train.add_argument("--out", required=True, metavar="PATH.safetensors", type=arguments.path,
+                       help="checkpoint to write")
     train.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="set a hyperparameter")
     train.add_argument("--quiet", action="store_true", help="no progress on stderr")
     train.set_defaults(handler=surrogate_commands.train)
 
     compare = sub.add_parser("compare", parents=[common], help="surrogate versus reference on held-out samples")
-    compare.add_argument("--model", required=True, metavar="PATH.safetensors", help="trained surrogate checkpoint")
-    compare.add_argument("--data", required=True, metavar="PATH.h5", help="test data set (other seeds than training)")
+    compare.add_argument("--model", required=True, metavar="PATH.safetensors", type=arguments.path,
+                         help="trained surrogate checkpoint")
+    compare.add_argument("--data", required=True, metavar="PATH.h5", type=arguments.path,
+                         help="test data set (other seeds than training)")
     compare.add_argument("--samples", type=arguments.count, metavar="N", help="use the first N samples (default: all)")
     compare.add_argument("--batch", type=arguments.count, default=32, metavar="B",
                          help="queries per call when batched (32)")
@@ -105,18 +128,21 @@ def build_parser() -> argparse.ArgumentParser:
     model_info.set_defaults(handler=surrogate_commands.model_info)
 
     predict = sub.add_parser("predict", parents=[common], help="a grid-trained surrogate's answer on a mesh (VTU)")
-    predict.add_argument("--model", required=True, metavar="PATH.safetensors", help="trained surrogate checkpoint")
-    predict.add_argument("--mesh", required=True, help="mesh file (any meshio format) or sample:ID")
+    predict.add_argument("--model", required=True, metavar="PATH.safetensors", type=arguments.path,
+                         help="trained surrogate checkpoint")
+    predict.add_argument("--mesh", required=True, type=arguments.path,
+                         help="mesh file (any meshio format) or sample:ID")
     given = predict.add_mutually_exclusive_group(required=True)
     given.add_argument("--input", metavar="EXPR", help="the input field as an expression of x, y (at the nodes)")
     given.add_argument("--input-field", metavar="NAME", help="a point field stored in the mesh file")
-    predict.add_argument("--out", required=True, metavar="PATH.vtu", help="mesh with the input and the prediction")
+    predict.add_argument("--out", required=True, metavar="PATH.vtu", type=arguments.path,
+                         help="mesh with the input and the prediction")
     predict.add_argument("--no-resolution-check", action="store_true",
                          help="skip the repeat of the prediction on a grid twice as fine")
     predict.set_defaults(handler=surrogate_commands.predict)
 
     demo = sub.add_parser("demo", parents=[common], help="solve the heat equation on a sample mesh")
-    demo.add_argument("--out", default=commands.DEMO_OUTPUT,
+    demo.add_argument("--out", default=commands.DEMO_OUTPUT, type=arguments.path,
                       help=f"output folder (default: {commands.DEMO_OUTPUT}, whose earlier demo is replaced)")
     demo.add_argument("--overwrite", action="store_true", help="replace the series already in another --out folder")
     demo.add_argument("--quiet", action="store_true", help="no progress on stderr")

@@ -21,6 +21,7 @@ from ..plugins import installer
 from ..plugins.discovery import ENTRY_POINT_GROUP, discover_entry_points, is_in_folder, normalise_distribution
 from ..plugins.host import PluginRecord, load_plugins
 from ..plugins.userconfig import PluginConfig, plugin_folder
+from . import arguments
 from .report import print_json, print_table, print_text
 
 EXIT_OK = 0
@@ -55,7 +56,8 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     new = plugins_sub.add_parser("new", parents=[common], help="create a plugin package to start from")
     new.add_argument("name", help="distribution name, e.g. my-solvers")
     new.add_argument("--kind", required=True, choices=("solver", "surrogate", "mover", "integrator"))
-    new.add_argument("--dir", default=".", metavar="PARENT", help="folder to create it in (default: here)")
+    new.add_argument("--dir", default=".", metavar="PARENT", type=arguments.path,
+                     help="folder to create it in (default: here)")
     new.set_defaults(handler=new_plugin)
 
 

@@ -33,7 +33,7 @@ from ..core.comparison import (
 from ..core.errors import ParamError
 from ..core.finite import require_finite, require_finite_samples
 from ..io.checkpoints import read_checkpoint_document, surrogate_of
-from ..io.datasets import read_dataset
+from ..io.datasets import DatasetError, dataset_params, read_dataset
 from ..plugins.contributions import SurrogateContribution
 from ..plugins.host import PluginHost
 from .torch_context import job_context
@@ -142,10 +142,11 @@ def compare_surrogate(
     summary = summarize_errors(errors, f"{contribution.id}'s relative L2 error")
     attributes = metadata["attributes"]
     solver = host.solver(attributes["solver"])
-    reference_seconds, reproduction = time_reference(solver, attributes["params"], seeds, arrays, count, batch, repeats)
+    params = stored_parameters(solver, attributes["params"], dataset)
+    reference_seconds, reproduction = time_reference(solver, params, seeds, arrays, count, batch, repeats)
     return SurrogateComparison(
         surrogate_id=contribution.id, solver_id=solver.id, checkpoint=Path(checkpoint), dataset=Path(dataset),
-        device=str(device or "cpu"), trained_grid=list(surrogate.document["task"]["grid"]),
+        device=str(device or "cpu"), trained_grid=list(surrogate.document["task"].get("grid", [])),
         tested_grid=list(targets.shape[2:]), seeds=seeds, errors=errors, summary=summary,
         batch=batch, surrogate_seconds=surrogate_seconds, reference_seconds=reference_seconds,
         setup_seconds=_setup_seconds(surrogate.document), reference_reproduction_error=reproduction,
@@ -169,6 +170,18 @@ def _sample_count(dataset: str | Path, stored: int, samples: int | None) -> int:
     if samples is not None and samples > stored:
         raise ParamError(f"samples = {samples}, but {dataset} holds {stored} sample{'s' * (stored > 1)}")
     return stored if samples is None else int(samples)
+
+
+def stored_parameters(solver, stored: Mapping[str, Any], dataset: str | Path) -> dict[str, Any]:
+    """A data set's recorded parameters, checked again against the solver's declaration before it re-solves.
+
+    The file may come from anyone: a value the solver would not accept from the
+    command line is not accepted from a file either.
+    """
+    try:
+        return dataset_params(solver, stored)
+    except (ParamError, DatasetError) as error:
+        raise DatasetError(f"{dataset}: its recorded parameters are not valid for {solver.id}: {error}") from None
 
 
 def _rollout_errors(surrogate, arrays: Mapping[str, np.ndarray], metadata: Mapping[str, Any]) -> list[float] | None:

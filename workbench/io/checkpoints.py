@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,7 +91,66 @@ def read_checkpoint_document(path: str | Path) -> dict[str, Any]:
     if wrong:
         raise CheckpointError(f"{path} is corrupt: its document's '{wrong[0]}' is "
                               f"{type(document[wrong[0]]).__name__}, not a JSON object")
+    if "surrogate" in document and "task" in document:
+        check_task_section(path, document["task"])
     return document
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and 1 <= value <= 2**31
+
+
+def _names(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _interval(value: Any, closed: bool = False) -> bool:
+    """[low, high] of finite numbers, low < high (``closed``: low <= high, a constant input's range)."""
+    return (isinstance(value, list) and len(value) == 2
+            and all(type(v) in (int, float) and math.isfinite(v) for v in value)
+            and (value[0] <= value[1] if closed else value[0] < value[1]))
+
+
+#: What the readers of a task section rely on (predict, compare, the GUI): the type of each entry
+#: a checkpoint of ours has. A tampered one is refused here, in one line, not deep in a reader.
+TASK_SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "solver": (lambda v: isinstance(v, str) and bool(v), "a solver id"),
+    "dim": (lambda v: type(v) is int and v in (1, 2, 3), "1, 2 or 3"),
+    "grid": (lambda v: isinstance(v, list) and 1 <= len(v) <= 3 and all(_count(n) for n in v), "a list of sizes"),
+    "in_channels": (_count, "a positive integer"),
+    "out_channels": (_count, "a positive integer"),
+    "periodic": (lambda v: isinstance(v, bool), "true or false"),
+    "params": (lambda v: isinstance(v, dict), "an object"),
+    "input_fields": (_names, "a list of names"),
+    "output_fields": (_names, "a list of names"),
+    "history": (lambda v: v is None or _count(v), "null or a positive integer"),
+    "domain": (lambda v: isinstance(v, list) and 1 <= len(v) <= 3 and all(_interval(i) for i in v),
+               "a list of [low, high] intervals"),
+    "input_range": (lambda v: isinstance(v, list) and all(_interval(i, closed=True) for i in v),
+                    "a list of [min, max] per input channel"),
+}
+
+
+#: The entry every reader of a surrogate checkpoint needs (which reference solver it learned); the rest
+#: depends on the kind of surrogate (a grid, or none for a mesh-native one) and is checked when present.
+REQUIRED_TASK_KEYS = ("solver",)
+
+
+def check_task_section(path: Path, task: Any) -> None:
+    """One line for a task section a reader would trip over: a wrong type, or a missing entry every reader needs."""
+    if not isinstance(task, dict):
+        raise CheckpointError(f"{path} is corrupt: its task section is not an object")
+    missing = [key for key in REQUIRED_TASK_KEYS if key not in task]
+    if missing:
+        raise CheckpointError(f"{path} is corrupt: its task section lacks {', '.join(missing)}")
+    for key, (valid, expected) in TASK_SCHEMA.items():
+        if key in task and not valid(task[key]):
+            raise CheckpointError(f"{path} is corrupt: its task's '{key}' is {repr(task[key])[:60]}, "
+                                  f"not {expected}")
+    for key, what in (("grid", "sizes"), ("domain", "intervals")):
+        if key in task and "dim" in task and len(task[key]) != task["dim"]:
+            raise CheckpointError(f"{path} is corrupt: its task's {key} {repr(task[key])[:60]} does not have "
+                                  f"{task['dim']} {what}")
 
 
 def read_versioned_document(path: str | Path, format: str, version: int, kind: str) -> dict[str, Any]:

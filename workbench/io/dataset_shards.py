@@ -71,6 +71,7 @@ from .dataset_format import (
     sample_seeds,
     stored_layout,
 )
+from .dataset_seal import USER_BLOCK_BYTES, seal, verify_seal
 
 PARTIAL_SUFFIX = ".partial"
 MANIFEST = "manifest.json"
@@ -245,7 +246,7 @@ class PartialDataset:
         """Write samples ``start .. start+len(seeds)-1`` as one shard, whole or not at all."""
         stop = start + len(seeds)
         image = io.BytesIO()
-        with _h5py().File(image, "w") as f:
+        with _h5py().File(image, "w", userblock_size=USER_BLOCK_BYTES) as f:
             f.attrs.update({"format": SHARD_FORMAT, "version": PARTIAL_VERSION, "start": start, "stop": stop,
                             "seconds": float(seconds)})
             f.create_dataset(SEED_DATASET, data=np.asarray(seeds, dtype=SEED_DTYPE))
@@ -253,8 +254,10 @@ class PartialDataset:
                 f.create_dataset(name, data=array, chunks=(1, *array.shape[1:]))
         shard = Shard(self.folder / f"shard-{start}-{stop}.h5", start, stop)
         try:
-            with atomic_path(shard.path) as temporary, open(temporary, "wb") as handle:
-                handle.write(image.getbuffer())
+            with atomic_path(shard.path) as temporary:
+                with open(temporary, "wb") as handle:
+                    handle.write(image.getbuffer())
+                seal(temporary)
         except OutputError as error:
             raise OutputError(f"cannot write {shard.path}: {error.reason}; the samples generated so far are "
                               f"kept in {self.folder.name}: run the same command to resume", error.reason) from None
@@ -298,6 +301,8 @@ class PartialDataset:
                     targets = {name: merged[name] for name in layout}
                     seconds = sum(_copy_shard(shard, targets, layout, seeds, out) for shard in shards)
                     merged.attrs["generation_seconds"] = seconds
+                with _hdf5_writes(out):
+                    seal(temporary)
         except OutputError as error:
             raise OutputError(f"cannot write {out}: {error.reason}; the previous file (if any) is unchanged and "
                               f"all {self.samples} samples are kept in {self.folder.name}: run the same command "
@@ -309,8 +314,10 @@ class PartialDataset:
 
 def read_shard(shard: Shard, base_seed: int) -> tuple[Layout, float]:
     """(layout, seconds) of a shard, after checking that it is one of ours, whole, for its range."""
-    with _shard_errors(shard), _h5py().File(shard.path, "r") as f:
-        return _checked_shard(f, shard, sample_seeds(base_seed, shard.count, shard.start))
+    with _shard_errors(shard):
+        verify_seal(shard.path)
+        with _h5py().File(shard.path, "r") as f:
+            return _checked_shard(f, shard, sample_seeds(base_seed, shard.count, shard.start))
 
 
 @contextlib.contextmanager
@@ -346,7 +353,7 @@ def _damaged(shard: Shard, why: str) -> PartialStateError:
 
 def _copy_shard(shard: Shard, targets: dict[str, Any], layout: Layout, seeds: np.ndarray, out: Path) -> float:
     """Copy a shard's chunks (one per sample) into the merged file ``out``, checking each; its ``seconds``."""
-    with _shard_errors(shard), _h5py().File(shard.path, "r") as source:
+    with _shard_errors(shard), _sealed(shard.path), _h5py().File(shard.path, "r") as source:
         shard_layout, seconds = _checked_shard(source, shard, seeds[shard.start:shard.stop])
         if shard_layout != layout:
             raise _damaged(shard, f"its fields {_describe(shard_layout)} differ from {_describe(layout)}")
@@ -366,6 +373,12 @@ def _copy_shard(shard: Shard, targets: dict[str, Any], layout: Layout, seeds: np
     return seconds
 
 
+@contextlib.contextmanager
+def _sealed(path: Path):
+    verify_seal(path)
+    yield
+
+
 def _describe(layout: Layout) -> str:
     return ", ".join(f"{name} {field.describe()}" for name, field in layout.items())
 
@@ -373,7 +386,7 @@ def _describe(layout: Layout) -> str:
 def _skeleton(attributes: dict[str, Any], seeds: np.ndarray, layout: Layout) -> memoryview:
     """The merged file without its field values: attributes, seeds, empty chunked fields (built in memory)."""
     image = io.BytesIO()
-    with _h5py().File(image, "w") as f:
+    with _h5py().File(image, "w", userblock_size=USER_BLOCK_BYTES) as f:
         f.attrs.update(attributes)
         f.create_dataset(SEED_DATASET, data=seeds)
         for name, field in layout.items():

@@ -40,6 +40,7 @@ from .dataset_format import (
     sample_seeds,
     stored_layout,
 )
+from .dataset_seal import verify_seal
 from .dataset_generation import DatasetInterrupted, DatasetSummary, dataset_params, distribution_of, generate_dataset
 from .dataset_shards import PARTIAL_SUFFIX, partial_path
 
@@ -93,6 +94,7 @@ def open_dataset(path: str | Path) -> Dataset:
 
     path = Path(path)
     _check_is_a_file(path)
+    _check_seal(path)
     try:
         f = h5py.File(path, "r")
     except OSError as error:
@@ -127,6 +129,14 @@ def read_dataset(path: str | Path, load: bool = True) -> tuple[dict[str, Any], d
         return dataset.arrays, meta
     with dataset:
         return dataset.load(), meta
+
+
+def _check_seal(path: Path) -> None:
+    """The file's checksum, before HDF5 parses it (a damaged file can make HDF5 loop forever)."""
+    try:
+        verify_seal(path)
+    except OSError as error:
+        raise DatasetError(f"cannot read {path}: {describe_os_error(error)}") from None
 
 
 def _check_declared_fields(metadata: dict[str, Any], layout: Layout, path: Path) -> None:

@@ -975,5 +975,10 @@ def _unplain(obj: dict) -> Any:
     return obj
 
 
+#: A message quotes values from the file; a 10,000-character one is shown by its start.
+MAX_MESSAGE_CHARACTERS = 500
+
+
 def _one_line(error: BaseException | str) -> str:
-    return " ".join(str(error).split())
+    text = " ".join(str(error).split())
+    return text if len(text) <= MAX_MESSAGE_CHARACTERS else text[: MAX_MESSAGE_CHARACTERS - 3] + "..."

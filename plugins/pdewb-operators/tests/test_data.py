@@ -17,6 +17,7 @@ from pdewb_operators.data import (
 
 from workbench.io.datasets import DatasetError, generate_dataset, read_dataset
 from workbench.testing import host_with
+from workbench.io.dataset_seal import seal
 
 TINY = {
     "darcy.fd": ({"n": 16}, 6),
@@ -96,6 +97,7 @@ def test_unsupported_solver_is_refused_listing_the_supported_ones(files, tmp_pat
     other.write_bytes(files["darcy.fd"].read_bytes())
     with h5py.File(other, "r+") as f:
         f.attrs["solver"] = "fem.heat"
+    seal(other)
     with pytest.raises(ValueError, match="solver 'fem.heat'; supported: darcy.fd, spectral.burgers, "
                                          "spectral.navier_stokes"):
         load_operator_data(other)

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from workbench.core.finite import require_finite_samples
-from workbench.io.datasets import SEED_DATASET, open_dataset
+from workbench.io.datasets import SEED_DATASET, DatasetError, open_dataset
 
 #: Frames of vorticity that predict the next one, as in the FNO paper's Navier-Stokes runs.
 DEFAULT_HISTORY = 10
@@ -176,7 +176,7 @@ def operator_data_from_arrays(arrays: Mapping[str, np.ndarray], attributes: Mapp
     require_finite_samples({name: array for name, array in arrays.items() if name != SEED_DATASET},
                            f"the {attributes['solver']} data set", arrays.get(SEED_DATASET))
     pairs = build(arrays, metadata, history, lambda array: _tensor(array, dtype))
-    domain = _domain(grid_info["domain"], int(grid_info["dims"]))
+    domain = _domain(grid_info.get("domain"), int(grid_info["dims"]))
     task = OperatorTask(
         solver=attributes["solver"], solver_version=str(attributes.get("solver_version", "")),
         dim=int(grid_info["dims"]), periodic=grid_info["kind"] == "periodic",
@@ -223,11 +223,19 @@ def _tensor(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
 
 
 def _domain(domain: Any, dim: int) -> tuple[tuple[float, float], ...]:
-    """[[x0, x1], [y0, y1]] or, for 1D grids, [x0, x1] -> ((x0, x1), ...)."""
+    """[[x0, x1], [y0, y1]] or, for 1D grids, [x0, x1] -> ((x0, x1), ...); DatasetError for anything else."""
+    shown = repr(domain)[:80]
+    if not isinstance(domain, (list, tuple)) or not domain:
+        raise DatasetError(f"the data set's grid domain {shown} is not a list of intervals")
     intervals = [domain] if dim == 1 and not isinstance(domain[0], (list, tuple)) else list(domain)
-    if len(intervals) != dim:
-        raise ValueError(f"the data set's grid domain {domain!r} does not have {dim} intervals")
+    if len(intervals) != dim or not all(_is_interval(interval) for interval in intervals):
+        raise DatasetError(f"the data set's grid domain {shown} is not {dim} interval(s) [low, high]")
     return tuple((float(low), float(high)) for low, high in intervals)
+
+
+def _is_interval(value: Any) -> bool:
+    return (isinstance(value, (list, tuple)) and len(value) == 2
+            and all(type(v) in (int, float) and np.isfinite(v) for v in value) and value[0] < value[1])
 
 
 # ---------------------------------------------------------------------------------------
