@@ -16,9 +16,9 @@ from workbench.core.frame_store import (
     FrameStore,
     MemoryBudget,
     SpillError,
-    physical_memory,
     budget_from_environment,
 )
+from workbench.core.memory import physical_memory
 
 POINTS = 50
 FRAME_BYTES = (POINTS + 2 * POINTS + 2 * 3 + 2) * 8  # u, v (2 components), k (2 x 3 cells), k's 2 times

@@ -318,3 +318,22 @@ def test_a_shard_found_damaged_while_merging_is_refused_and_overwrite_regenerate
     assert summary.resumed_from == 6 and not partial_path(out).exists()
     arrays = read_dataset(out)[0]
     assert all(np.array_equal(arrays[name], reference6[name]) for name in reference6)
+
+
+def test_a_sealed_file_is_hashed_once_per_process_until_it_changes(valid, tmp_path, monkeypatch):
+    from workbench.io import dataset_seal
+
+    copy = tmp_path / "once.h5"
+    copy.write_bytes(valid.read_bytes())
+    hashed = []
+    real = dataset_seal.digest_after_user_block
+    monkeypatch.setattr(dataset_seal, "digest_after_user_block", lambda path: hashed.append(path) or real(path))
+    for _ in range(3):
+        read_dataset(copy)
+    assert len(hashed) == 1
+    data = bytearray(copy.read_bytes())
+    data[-100] ^= 1  # changed (size kept): hashed again, and refused
+    copy.write_bytes(bytes(data))
+    with pytest.raises(DatasetError, match="is damaged"):
+        read_dataset(copy)
+    assert len(hashed) == 2

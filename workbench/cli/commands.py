@@ -21,7 +21,7 @@ from ..io.series import SeriesExists, SeriesWriter
 from ..plugins.host import load_plugins
 from .report import print_error, print_json, print_table
 
-EXIT_OK, EXIT_RUN_FAILED, EXIT_CANCELLED = 0, 2, 130
+EXIT_OK, EXIT_RUN_FAILED = 0, 2
 
 
 def info(args: argparse.Namespace) -> int:
@@ -81,7 +81,7 @@ def datagen(args: argparse.Namespace) -> int:
         cause = "terminated (SIGTERM)" if stop.terminated else "interrupted"
         print(f"pdewb: {cause} after {stop.completed} of {stop.samples} samples; run the same command to resume",
               file=sys.stderr)
-        return EXIT_TERMINATED if stop.terminated else EXIT_CANCELLED
+        return EXIT_TERMINATED if stop.terminated else EXIT_INTERRUPTED
     if args.json:
         print_json(summary.describe())
         return EXIT_OK

@@ -9,12 +9,11 @@ from typing import Any
 import numpy as np
 
 from ..core.events import Event, Scalars
-from ..core.interrupts import EXIT_TERMINATED
 from ..core.run import RunStatus
 from ..io.checkpoints import read_checkpoint_document
 from ..plugins.contributions import SurrogateContribution
 from ..plugins.host import load_plugins
-from .commands import EXIT_CANCELLED, EXIT_OK, EXIT_RUN_FAILED, _parse_assignment, _ProgressPrinter
+from .commands import EXIT_OK, EXIT_RUN_FAILED, _exit_status, _parse_assignment, _ProgressPrinter
 from .report import print_error, print_json, print_table
 
 
@@ -35,7 +34,7 @@ def train(args: argparse.Namespace) -> int:
     quiet = args.quiet or args.json
     result = train_surrogate(surrogate, request, on_event=None if quiet else _TrainingPrinter(surrogate.id))
     written = file_version(checkpoint) not in (None, before)
-    status = _training_exit_status(result)
+    status = _exit_status(result)
     if result.status is RunStatus.FAILED:
         kept = f"; the best epoch's checkpoint is in {checkpoint}" if written else ""
         print_error(f"training failed: {result.error}{kept}")
@@ -63,15 +62,7 @@ def _stop_reason(result) -> str:
     """'interrupted' (Ctrl-C or a cancel), 'terminated (SIGTERM)', or '' for a run that was not stopped."""
     if result.status is not RunStatus.CANCELLED:
         return ""
-    return "terminated (SIGTERM)" if getattr(result, "terminated", False) else "interrupted"
-
-
-def _training_exit_status(result) -> int:
-    """0 succeeded, 130 cancelled (Ctrl-C), 143 cancelled by SIGTERM, 2 failed."""
-    if result.status is RunStatus.CANCELLED:
-        # Run.terminated: jobs.execute records whether SIGTERM (not Ctrl-C) ended the run
-        return EXIT_TERMINATED if getattr(result, "terminated", False) else EXIT_CANCELLED
-    return EXIT_OK if result.status is RunStatus.SUCCEEDED else EXIT_RUN_FAILED
+    return "terminated (SIGTERM)" if result.terminated else "interrupted"
 
 
 def compare(args: argparse.Namespace) -> int:

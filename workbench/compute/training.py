@@ -20,18 +20,10 @@ from ..core.jobs import JobControl, execute
 from ..core.params import resolve_params
 from ..core.run import Run
 from ..core.surrogates import TrainingRequest
+from ..io.checkpoints import with_suffix
 from ..io.datasets import open_dataset
 from ..plugins.contributions import SurrogateContribution
 from .torch_context import job_context
-
-CHECKPOINT_SUFFIX = ".safetensors"
-
-
-def checkpoint_target(path: str | Path) -> Path:
-    """``path`` with the ``.safetensors`` suffix appended unless it has it (``model`` -> ``model.safetensors``)."""
-    path = Path(path)
-    return path if path.name.endswith(CHECKPOINT_SUFFIX) else path.with_name(path.name + CHECKPOINT_SUFFIX)
-
 
 def file_version(path: str | Path) -> tuple[int, int, int] | None:
     """What identifies one version of a file (inode, mtime, size: an atomic replace gives a new inode); None if absent.
@@ -53,7 +45,7 @@ def training_request(
 
     Quick (the file's attributes only), so the GUI can call it on its own thread;
     the values are checked where the training runs (:func:`train_surrogate`). The
-    checkpoint path is :func:`checkpoint_target` of ``checkpoint``.
+    checkpoint path is ``checkpoint`` with its suffix (:func:`workbench.io.checkpoints.with_suffix`).
     """
     resolved = resolve_params(surrogate.params, params)
     with open_dataset(dataset) as opened:
@@ -62,7 +54,7 @@ def training_request(
         raise ParamError(
             f"'{surrogate.id}' learns from data sets of {', '.join(surrogate.learns)}; {dataset} holds {solver_id}"
         )
-    return TrainingRequest(Path(dataset), checkpoint_target(checkpoint), resolved)
+    return TrainingRequest(Path(dataset), with_suffix(checkpoint), resolved)
 
 
 def require_finite_dataset(dataset: str | Path) -> None:

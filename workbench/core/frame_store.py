@@ -39,7 +39,6 @@ import threading
 import weakref
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
@@ -47,10 +46,10 @@ import numpy as np
 from .errors import ParamError, WorkbenchError
 from .events import Frame
 from .field import Field
+from .memory import physical_memory
 
 MEMORY_VARIABLE = "PDEWB_FRAME_MEMORY_MB"
 MEGABYTE = 1 << 20
-_CGROUP_LIMITS = (Path("/sys/fs/cgroup/memory.max"), Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
 
 #: (key, name, location, units, shape of the values, number of times or -1) of each field of a frame.
 Layout = tuple[tuple[str, str, str, str, tuple[int, ...], int], ...]
@@ -307,19 +306,3 @@ def budget_from_environment(environment: dict[str, str] | os._Environ) -> int:
     if not math.isfinite(megabytes) or megabytes < 0:
         raise ParamError(f"{MEMORY_VARIABLE}={text!r} is not a number of megabytes (0 or more)")
     return int(megabytes * MEGABYTE)
-
-
-def physical_memory() -> int:
-    """Physical memory in bytes, or the container's (cgroup) limit if lower; 8 GiB where neither is known."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # Windows has no sysconf
-        total = 8 << 30
-    for path in _CGROUP_LIMITS:
-        try:
-            text = path.read_text()[:32].strip()
-        except OSError:
-            continue
-        if text.isdigit() and 0 < int(text) < total:  # "max" (cgroup v2) or a huge v1 number: no limit
-            total = int(text)
-    return total

@@ -72,16 +72,35 @@ def _meminfo_available() -> int | None:
     return None
 
 
+def physical_memory() -> int:
+    """Physical memory in bytes, or this process's cgroup limit if lower; 8 GiB where neither is known."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # Windows has no sysconf
+        total = 8 << 30
+    limit = _cgroup_limit()
+    return min(total, limit[0]) if limit is not None else total
+
+
 def _cgroup_room() -> int | None:
-    """Room under the cgroup v2 memory limit of this process, if it has one."""
-    with contextlib.suppress(OSError, ValueError):
+    """Room under the memory limit of this process's cgroup, if it has one."""
+    limit = _cgroup_limit()
+    return None if limit is None or limit[1] is None else max(0, limit[0] - limit[1])
+
+
+def _cgroup_limit() -> tuple[int, int | None] | None:
+    """(limit, bytes in use or None) of this process's cgroup: v2 (``memory.max``), else v1; None: no limit."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
         lines = Path("/proc/self/cgroup").read_text().splitlines()
         relative = next(line.split(":", 2)[2] for line in lines if line.startswith("0::"))
         folder = Path("/sys/fs/cgroup") / relative.lstrip("/")
         limit = (folder / "memory.max").read_text().strip()
         if limit == "max":
             return None
-        return max(0, int(limit) - int((folder / "memory.current").read_text()))
+        return int(limit), int((folder / "memory.current").read_text())
+    with contextlib.suppress(OSError, ValueError):
+        limit = int(Path("/sys/fs/cgroup/memory/memory.limit_in_bytes").read_text()[:32])
+        return (limit, None) if 0 < limit < 1 << 60 else None  # v1 writes a huge number for "no limit"
     return None
 
 

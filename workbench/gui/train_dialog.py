@@ -24,6 +24,7 @@ from ..core.errors import WorkbenchError
 from ..core.events import LogMessage, Progress, Scalars
 from ..core.jobs import JobControl
 from ..core.run import Run, RunStatus
+from ..io.checkpoints import with_suffix
 from ..plugins.contributions import SurrogateContribution
 from ..plugins.host import PluginHost
 from .device_tasks import DeviceTask, DeviceTasks
@@ -484,7 +485,7 @@ class TrainDialog(QtWidgets.QDialog):
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Checkpoint", self.checkpoint.text(),
                                                         "Checkpoints (*.safetensors)")
         if path:
-            self.set_checkpoint(path if path.endswith(".safetensors") else path + ".safetensors")
+            self.set_checkpoint(str(with_suffix(path)))
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self.busy:

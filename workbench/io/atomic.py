@@ -154,11 +154,11 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     try:
         try:
             yield temporary
-            _fsync_file(temporary)
+            fsync_file(temporary)
             check_output_target(target)  # again: something may have appeared there meanwhile
             _copy_permissions(target, temporary)
             os.replace(temporary, target)
-            _fsync_folder(target.parent)
+            fsync_folder(target.parent)
         except OutputError:
             raise
         except OSError as error:
@@ -256,12 +256,13 @@ def _copy_permissions(target: Path, temporary: Path) -> None:
         os.chmod(temporary, stat.S_IMODE(os.lstat(target).st_mode))
 
 
-def _fsync_file(path: Path) -> None:
+def fsync_file(path: str | Path) -> None:
+    """Flush ``path``'s content to the disk (OSError if it cannot be: a full disk shows here)."""
     with open(path, "rb+") as handle:
         os.fsync(handle.fileno())
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: str | Path) -> None:
     """Make a rename durable; folders cannot be opened for syncing on every system, which is then skipped."""
     try:
         handle = os.open(folder, os.O_RDONLY)

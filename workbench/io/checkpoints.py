@@ -58,6 +58,16 @@ DTYPES = {
 _SAFETENSORS_DTYPE = {torch_name: name for name, (torch_name, _) in DTYPES.items()}
 
 
+#: Every checkpoint is a safetensors file, named so.
+SUFFIX = ".safetensors"
+
+
+def with_suffix(path: str | Path) -> Path:
+    """``path`` with ``.safetensors`` appended unless it has it (``model`` -> ``model.safetensors``)."""
+    path = Path(path)
+    return path if path.name.endswith(SUFFIX) else path.with_name(path.name + SUFFIX)
+
+
 class CheckpointError(WorkbenchError):
     """A checkpoint cannot be read, is not ours, or does not fit what is asked of it."""
 

@@ -27,6 +27,9 @@ from .dataset_format import DatasetError
 USER_BLOCK_BYTES = 512
 MAGIC = b"pdewb-sha256:"
 _CHUNK = 1 << 20
+#: Files verified by this process, by path, with the (inode, modification time, size) they had then:
+#: a training opens its data set four times, and a large set must not be hashed four times.
+_verified: dict[str, tuple[int, int, int]] = {}
 
 
 def digest_after_user_block(path: str | Path) -> str:
@@ -48,7 +51,13 @@ def seal(path: str | Path) -> None:
 
 
 def verify_seal(path: str | Path, what: str | None = None) -> bool:
-    """True if ``path`` is sealed and intact, False if it carries no seal; DatasetError if it is damaged."""
+    """True if ``path`` is sealed and intact, False if it carries no seal; DatasetError if it is damaged.
+
+    A file this process verified and that has not changed since is not hashed again.
+    """
+    key, version = os.path.realpath(path), _version(path)
+    if _verified.get(key) == version:
+        return True
     with open(path, "rb") as handle:
         block = handle.read(USER_BLOCK_BYTES)
     if not block.startswith(MAGIC):
@@ -57,4 +66,10 @@ def verify_seal(path: str | Path, what: str | None = None) -> bool:
     if digest_after_user_block(path) != recorded:
         raise DatasetError(f"{what or path} is damaged: its content no longer matches the checksum written "
                            "with it (a bad disk, a truncated or altered copy); generate it again")
+    _verified[key] = version
     return True
+
+
+def _version(path: str | Path) -> tuple[int, int, int]:
+    status = os.stat(path)
+    return status.st_ino, status.st_mtime_ns, status.st_size

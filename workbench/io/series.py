@@ -58,6 +58,8 @@ from .atomic import (
     check_output_target,
     describe_os_error,
     ensure_folder,
+    fsync_file,
+    fsync_folder,
     remove_stale_temporaries,
     temporary_name,
 )
@@ -207,7 +209,7 @@ class SeriesWriter:
         with deferred_interrupts():  # a signal waits until the frame is written and counted
             try:
                 meshio.write(path, data, file_format="vtu")
-                _fsync_file(path)
+                fsync_file(path)
             except OSError as error:
                 self._fail(error)
                 raise self.failure from error
@@ -259,12 +261,12 @@ class SeriesWriter:
             self._discard()
             return False
         try:
-            _fsync_folder(self._staging)
+            fsync_folder(self._staging)
             os.rename(self._staging, self._version)
         except OSError as error:
             raise OutputError(f"cannot write the series {self.pvd}: {describe_os_error(error)}; "
                               "the previous series is unchanged") from None
-        _fsync_folder(self.directory)
+        fsync_folder(self.directory)
         return True
 
     def _flat_frames_of_previous(self) -> list[str]:
@@ -399,21 +401,3 @@ def _remove_regular_file(path: Path) -> None:
     with contextlib.suppress(OSError):
         if stat.S_ISREG(os.lstat(path).st_mode):
             path.unlink()
-
-
-def _fsync_file(path: Path) -> None:
-    handle = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the folder's entries durable; where folders cannot be synced (some systems), skip it."""
-    with contextlib.suppress(OSError):
-        handle = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)

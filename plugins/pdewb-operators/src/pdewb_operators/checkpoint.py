@@ -36,7 +36,13 @@ from typing import Any
 import torch
 
 import workbench
-from workbench.io.checkpoints import CheckpointError, read_safetensors, read_versioned_document, write_safetensors
+from workbench.io.checkpoints import (
+    CheckpointError,
+    read_safetensors,
+    read_versioned_document,
+    with_suffix,
+    write_safetensors,
+)
 
 from .normalization import NormalizedOperator
 
@@ -44,19 +50,12 @@ FORMAT = "pdewb-surrogate"
 #: What this plugin's readers take from a checkpoint's task (the types are checked by workbench.io.checkpoints).
 GRID_TASK_KEYS = ("solver", "grid", "params")
 VERSION = 1
-SUFFIX = ".safetensors"
 #: No size or count of a model comes near 2**31; larger integers overflow torch's sizes before any check.
 MAX_ARCHITECTURE_INT = 2**31 - 1
 
 
 # ---------------------------------------------------------------------------------------
 # Writing
-
-
-def checkpoint_path(path: str | Path) -> Path:
-    """``path`` with the ``.safetensors`` suffix appended unless it has it."""
-    path = Path(path)
-    return path if path.name.endswith(SUFFIX) else path.with_name(path.name + SUFFIX)
 
 
 def library_versions() -> dict[str, str]:
@@ -87,7 +86,7 @@ def save_checkpoint(path: str | Path, model: NormalizedOperator, document: Mappi
 
     The document must be plain JSON (no NaN or infinities, which JSON cannot hold).
     """
-    return write_safetensors(checkpoint_path(path), model.state_dict(), complete_document(document))
+    return write_safetensors(with_suffix(path), model.state_dict(), complete_document(document))
 
 
 # ---------------------------------------------------------------------------------------
